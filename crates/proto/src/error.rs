@@ -48,6 +48,8 @@ pub enum ErrorCode {
     RoomNotFound,
     /// The room has ended.
     RoomEnded,
+    /// The room is at its member capacity.
+    RoomFull,
     /// The caller is not a member of the room.
     NotInRoom,
     /// The caller's role does not allow this action.
@@ -91,6 +93,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::RoomNotFound => "room_not_found",
             ErrorCode::RoomEnded => "room_ended",
+            ErrorCode::RoomFull => "room_full",
             ErrorCode::NotInRoom => "not_in_room",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Banned => "banned",
@@ -104,7 +107,7 @@ impl ErrorCode {
     }
 
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::Malformed,
         ErrorCode::UnknownMessage,
         ErrorCode::TooLarge,
@@ -122,6 +125,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::RoomNotFound,
         ErrorCode::RoomEnded,
+        ErrorCode::RoomFull,
         ErrorCode::NotInRoom,
         ErrorCode::Forbidden,
         ErrorCode::Banned,

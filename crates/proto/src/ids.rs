@@ -97,6 +97,11 @@ random_id!(
     DeviceId
 );
 random_id!(
+    /// A client's id for one MLS message it sends, drawn at random by the client; the
+    /// server accepts a resend with the same id once, which makes `mls_send` idempotent.
+    MessageId
+);
+random_id!(
     /// A room, public or not. Knowing the id of an unlisted room is what lets one join it.
     RoomId
 );

@@ -14,6 +14,7 @@
 
 pub mod auth;
 mod blob;
+pub mod close;
 pub mod control;
 mod error;
 pub mod frame;
@@ -30,7 +31,7 @@ pub use control::{
 };
 pub use error::{ErrorBody, ErrorCode};
 pub use handle::{Handle, HandleError, MAX_HANDLE_LEN, MIN_HANDLE_LEN};
-pub use ids::{DeviceId, IdError, RequestId, RoomId, StreamId, UserId};
+pub use ids::{DeviceId, IdError, MessageId, RequestId, RoomId, StreamId, UserId};
 
 /// The protocol version this build speaks. The client names it in its first message
 /// (`hello`); a server that cannot speak it answers `unsupported_version`.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::mls::{GroupId, MlsKind};
 use crate::room::{Role, Visibility};
-use crate::{Blob, DeviceId, Handle, PublicKey, RoomId, Signature, UserId};
+use crate::{Blob, DeviceId, Handle, MessageId, PublicKey, RoomId, Signature, UserId};
 
 /// A request from a client. The JSON `type` is the snake_case variant name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +218,9 @@ pub enum ClientRequest {
     /// Sends an MLS message to every device of the named users (the sender's other
     /// devices included when the sender names themselves). Answered by `mls_accepted`.
     MlsSend {
+        /// The client's id for this message: a resend with the same id (after a lost
+        /// reply) is answered with the first send's `group_seq` and stored only once.
+        message_id: MessageId,
         /// The group.
         group: GroupId,
         /// What kind of message.

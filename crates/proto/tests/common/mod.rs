@@ -10,8 +10,8 @@ use salon_proto::room::{
     EndReason, Member, Role, RoomChange, RoomSnapshot, RoomSummary, SpeakerLevel, Visibility,
 };
 use salon_proto::{
-    Blob, ClientRequest, DeviceId, DeviceInfo, ErrorBody, ErrorCode, Event, Handle, Nonce,
-    PublicKey, Reply, RoomId, Signature, StreamId, UserId,
+    Blob, ClientRequest, DeviceId, DeviceInfo, ErrorBody, ErrorCode, Event, Handle, MessageId,
+    Nonce, PublicKey, Reply, RoomId, Signature, StreamId, UserId,
 };
 
 pub fn user(n: u8) -> UserId {
@@ -159,6 +159,7 @@ pub fn client_sample(type_name: &str) -> ClientRequest {
         },
         "claim_key_packages" => ClientRequest::ClaimKeyPackages { user: user(2) },
         "mls_send" => ClientRequest::MlsSend {
+            message_id: MessageId::from_bytes([0x5a; 16]),
             group: Blob(b"group-1".to_vec()),
             kind: MlsKind::Commit,
             epoch: 3,
