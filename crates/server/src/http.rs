@@ -1,0 +1,58 @@
+//! The HTTP surface: the WebSocket endpoint, a health check and the metrics page.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use salon_proto::WS_PATH;
+use salon_proto::frame::MAX_FRAME_LEN;
+use salon_proto::limits::MAX_CONTROL_BYTES;
+
+use crate::hub::Hub;
+use crate::session;
+
+/// The router for a hub.
+pub(crate) fn router(hub: Arc<Hub>) -> Router {
+    Router::new()
+        .route(WS_PATH, get(websocket))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(hub)
+}
+
+async fn websocket(State(hub): State<Arc<Hub>>, upgrade: WebSocketUpgrade) -> Response {
+    if hub.shutting_down() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    // Explicit bounds: a message bigger than any valid control message or audio frame is
+    // refused by the WebSocket layer before it is buffered.
+    let max = MAX_CONTROL_BYTES.max(MAX_FRAME_LEN);
+    upgrade
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| session::serve(hub, socket))
+}
+
+async fn healthz(State(hub): State<Arc<Hub>>) -> Response {
+    if hub.store.healthy().await {
+        (StatusCode::OK, "ok").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    }
+}
+
+async fn metrics(State(hub): State<Arc<Hub>>) -> Response {
+    let (rooms, members) = {
+        let rooms = hub.rooms();
+        (rooms.room_count(), rooms.member_count())
+    };
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        hub.metrics.render(rooms, members),
+    )
+        .into_response()
+}

@@ -1,0 +1,149 @@
+//! Salon's room server, as a library the desktop app embeds ("Host on this computer")
+//! and as the `salon-server` binary.
+//!
+//! One process serves accounts (handles and device keys, never phone numbers), live
+//! stage rooms, audio fan-out and the MLS delivery service over one WebSocket per
+//! client. Durable state is in SQLite ([`store`]); live rooms are in memory
+//! ([`rooms`]); [`hub`] routes events and audio between connections ([`session`]).
+
+pub mod config;
+mod http;
+mod hub;
+mod limiter;
+pub mod metrics;
+mod outbox;
+pub mod rooms;
+mod session;
+pub mod store;
+mod verify;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{Registration, ServerConfig};
+use hub::Hub;
+use store::{Store, StoreError};
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database could not be opened or migrated.
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    hub: Arc<Hub>,
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Opens the database, binds the address and starts serving.
+    pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let store = Store::open_url(&config.database_url()).await?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let hub = Arc::new(Hub::new(config, store));
+        let (stop, mut stopped) = watch::channel(false);
+
+        let ticker_hub = hub.clone();
+        let mut ticker_stop = stop.subscribe();
+        tokio::spawn(async move {
+            let mut levels = tokio::time::interval(Duration::from_millis(200));
+            let mut rounds = 0u32;
+            loop {
+                tokio::select! {
+                    _ = levels.tick() => {
+                        ticker_hub.publish_levels();
+                        rounds += 1;
+                        if rounds.is_multiple_of(5) {
+                            ticker_hub.tick();
+                        }
+                    }
+                    _ = ticker_stop.changed() => break,
+                }
+            }
+        });
+
+        let app = http::router(hub.clone());
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            if let Err(err) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(%err, "server stopped with an error");
+            }
+        });
+        Ok(Self {
+            hub,
+            addr,
+            stop,
+            task,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The WebSocket URL clients connect to.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}{}", self.addr, salon_proto::WS_PATH)
+    }
+
+    /// The server's counters.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.hub.metrics
+    }
+
+    /// Stops accepting, tells every client, closes their connections and flushes the
+    /// database.
+    pub async fn shutdown(self) {
+        self.hub.shut_down();
+        let _ = self.stop.send(true);
+        // Give writers a moment to deliver the goodbye.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+        self.hub.store.close().await;
+    }
+}

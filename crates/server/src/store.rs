@@ -1,0 +1,626 @@
+//! The server's durable state in SQLite: accounts, devices, invites, key packages and
+//! the MLS mailboxes.
+//!
+//! Live room state is deliberately not here: rooms exist only while people are in them
+//! and live in memory ([`crate::rooms`]). What is here must survive a crash: a message
+//! is acknowledged to its sender only after its transaction commits, and the database
+//! runs in WAL mode so a `kill -9` loses nothing that was acknowledged.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use salon_proto::mls::{DeviceKeyPackage, MlsDelivery, MlsKind};
+use salon_proto::{Blob, DeviceId, DeviceInfo, Handle, MessageId, PublicKey, UserId};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The handle is already registered.
+    #[error("the handle is taken")]
+    HandleTaken,
+    /// The device key is already registered to an account.
+    #[error("this device key is already registered")]
+    KeyTaken,
+    /// The invite code is unknown or used up.
+    #[error("the invite code is unknown or used up")]
+    InvalidInvite,
+    /// A commit for an epoch another commit already closed.
+    #[error("group is at epoch {current}; a commit for epoch {attempted} lost the race")]
+    EpochConflict {
+        /// The group's epoch now.
+        current: u64,
+        /// The epoch the commit built on.
+        attempted: u64,
+    },
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Its id.
+    pub user: UserId,
+    /// Its handle.
+    pub handle: Handle,
+    /// Its display name.
+    pub display_name: String,
+}
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn id16<T>(
+    row: &sqlx::sqlite::SqliteRow,
+    column: &str,
+    wrap: fn([u8; 16]) -> T,
+) -> Result<T, sqlx::Error> {
+    let bytes: Vec<u8> = row.try_get(column)?;
+    let array: [u8; 16] = bytes.try_into().map_err(|_| sqlx::Error::ColumnDecode {
+        index: column.into(),
+        source: "expected 16 bytes".into(),
+    })?;
+    Ok(wrap(array))
+}
+
+fn account_from(row: &sqlx::sqlite::SqliteRow) -> Result<Account, sqlx::Error> {
+    let handle: String = row.try_get("handle")?;
+    Ok(Account {
+        user: id16(row, "id", UserId::from_bytes)?,
+        handle: Handle::parse(&handle).map_err(|e| sqlx::Error::ColumnDecode {
+            index: "handle".into(),
+            source: Box::new(e),
+        })?,
+        display_name: row.try_get("display_name")?,
+    })
+}
+
+fn kind_name(kind: MlsKind) -> &'static str {
+    match kind {
+        MlsKind::Commit => "commit",
+        MlsKind::Proposal => "proposal",
+        MlsKind::Welcome => "welcome",
+        MlsKind::Application => "application",
+    }
+}
+
+fn kind_from(name: &str) -> MlsKind {
+    match name {
+        "commit" => MlsKind::Commit,
+        "proposal" => MlsKind::Proposal,
+        "welcome" => MlsKind::Welcome,
+        _ => MlsKind::Application,
+    }
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// A message to store in the mailboxes of several devices.
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    /// Sending account.
+    pub sender: UserId,
+    /// Sending device (never receives its own message).
+    pub sender_device: DeviceId,
+    /// The client's id for the message.
+    pub message_id: MessageId,
+    /// The group.
+    pub group: &'a [u8],
+    /// Message kind.
+    pub kind: MlsKind,
+    /// The sender's epoch.
+    pub epoch: u64,
+    /// Receiving accounts.
+    pub recipients: &'a [UserId],
+    /// The opaque message.
+    pub payload: &'a [u8],
+}
+
+/// The result of storing a message.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Its group-wide order.
+    pub group_seq: u64,
+    /// `false` when this was a resend of an already-stored message.
+    pub fresh: bool,
+    /// One delivery per receiving device (with its account), to push to those online.
+    pub deliveries: Vec<(UserId, DeviceId, MlsDelivery)>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, in WAL mode, and migrates it.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        Self::connect(options).await
+    }
+
+    /// Opens a database from a `sqlite://` URL.
+    pub async fn open_url(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true);
+        Self::connect(options).await
+    }
+
+    async fn connect(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Whether the database answers (for `/healthz`).
+    pub async fn healthy(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Flushes and closes the database (graceful shutdown).
+    pub async fn close(&self) {
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await;
+        self.pool.close().await;
+    }
+
+    /// Creates an account with its first device. With `invite`, consumes one use of it.
+    pub async fn register(
+        &self,
+        user: UserId,
+        device: DeviceId,
+        handle: &Handle,
+        display_name: &str,
+        key: &PublicKey,
+        invite: Option<&str>,
+    ) -> Result<Account, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut invited_by: Option<Vec<u8>> = None;
+        if let Some(code) = invite {
+            let row = sqlx::query(
+                "UPDATE invites SET uses_left = uses_left - 1 \
+                 WHERE code = ? AND uses_left > 0 RETURNING created_by",
+            )
+            .bind(code)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let row = row.ok_or(StoreError::InvalidInvite)?;
+            invited_by = Some(row.try_get("created_by")?);
+        }
+        let now = now_ms() as i64;
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, handle, display_name, invited_by, created_ms) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&user.as_bytes()[..])
+        .bind(handle.as_str())
+        .bind(display_name)
+        .bind(invited_by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(err) if is_unique_violation(&err) => return Err(StoreError::HandleTaken),
+            other => other?,
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO devices (id, user_id, public_key, added_ms) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&device.as_bytes()[..])
+        .bind(&user.as_bytes()[..])
+        .bind(&key.0[..])
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(err) if is_unique_violation(&err) => return Err(StoreError::KeyTaken),
+            other => other?,
+        };
+        tx.commit().await?;
+        Ok(Account {
+            user,
+            handle: handle.clone(),
+            display_name: display_name.to_owned(),
+        })
+    }
+
+    /// The account and device for an approved device key of `handle`.
+    pub async fn device_login(
+        &self,
+        handle: &Handle,
+        key: &PublicKey,
+    ) -> Result<Option<(Account, DeviceId)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.handle, u.display_name, d.id AS device FROM users u \
+             JOIN devices d ON d.user_id = u.id WHERE u.handle = ? AND d.public_key = ?",
+        )
+        .bind(handle.as_str())
+        .bind(&key.0[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok((
+                account_from(&row)?,
+                id16(&row, "device", DeviceId::from_bytes)?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Looks up an account by its exact handle.
+    pub async fn account_by_handle(&self, handle: &Handle) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query("SELECT id, handle, display_name FROM users WHERE handle = ?")
+            .bind(handle.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| account_from(&row)).transpose()?)
+    }
+
+    /// Changes a display name.
+    pub async fn set_display_name(&self, user: UserId, name: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET display_name = ? WHERE id = ?")
+            .bind(name)
+            .bind(&user.as_bytes()[..])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a key asking to join `user`'s account.
+    pub async fn request_link(&self, user: UserId, key: &PublicKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO pending_devices (user_id, public_key, requested_ms) VALUES (?, ?, ?)",
+        )
+        .bind(&user.as_bytes()[..])
+        .bind(&key.0[..])
+        .bind(now_ms() as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Approves a pending key of `user` as a new device. `None` if no such request.
+    pub async fn approve_link(
+        &self,
+        user: UserId,
+        key: &PublicKey,
+        device: DeviceId,
+    ) -> Result<Option<DeviceId>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let removed =
+            sqlx::query("DELETE FROM pending_devices WHERE user_id = ? AND public_key = ?")
+                .bind(&user.as_bytes()[..])
+                .bind(&key.0[..])
+                .execute(&mut *tx)
+                .await?;
+        if removed.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO devices (id, user_id, public_key, added_ms) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&device.as_bytes()[..])
+        .bind(&user.as_bytes()[..])
+        .bind(&key.0[..])
+        .bind(now_ms() as i64)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(err) if is_unique_violation(&err) => return Err(StoreError::KeyTaken),
+            other => other?,
+        };
+        tx.commit().await?;
+        Ok(Some(device))
+    }
+
+    /// The devices of an account.
+    pub async fn devices(&self, user: UserId) -> Result<Vec<DeviceInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, public_key, added_ms FROM devices WHERE user_id = ? ORDER BY added_ms",
+        )
+        .bind(&user.as_bytes()[..])
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let key: Vec<u8> = row.try_get("public_key")?;
+                let key: [u8; 32] = key.try_into().map_err(|_| sqlx::Error::ColumnDecode {
+                    index: "public_key".into(),
+                    source: "expected 32 bytes".into(),
+                })?;
+                Ok(DeviceInfo {
+                    device: id16(row, "id", DeviceId::from_bytes)?,
+                    device_key: PublicKey(key),
+                    added_at_ms: row.try_get::<i64, _>("added_ms")? as u64,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Removes a device of `user`; `false` if it was not theirs.
+    pub async fn revoke_device(&self, user: UserId, device: DeviceId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM devices WHERE id = ? AND user_id = ?")
+            .bind(&device.as_bytes()[..])
+            .bind(&user.as_bytes()[..])
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Creates an invite code.
+    pub async fn create_invite(
+        &self,
+        user: UserId,
+        code: &str,
+        uses: u32,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO invites (code, created_by, uses_left) VALUES (?, ?, ?)")
+            .bind(code)
+            .bind(&user.as_bytes()[..])
+            .bind(i64::from(uses))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores key packages of a device; returns its one-time stock afterwards.
+    pub async fn publish_key_packages(
+        &self,
+        device: DeviceId,
+        packages: &[Blob],
+        last_resort: Option<&Blob>,
+    ) -> Result<u32, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for package in packages {
+            sqlx::query("INSERT INTO key_packages (device_id, data, last_resort) VALUES (?, ?, 0)")
+                .bind(&device.as_bytes()[..])
+                .bind(package.as_bytes())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(package) = last_resort {
+            sqlx::query("DELETE FROM key_packages WHERE device_id = ? AND last_resort = 1")
+                .bind(&device.as_bytes()[..])
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO key_packages (device_id, data, last_resort) VALUES (?, ?, 1)")
+                .bind(&device.as_bytes()[..])
+                .bind(package.as_bytes())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.key_package_stock(device).await
+    }
+
+    /// One-time key packages a device has left.
+    pub async fn key_package_stock(&self, device: DeviceId) -> Result<u32, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM key_packages WHERE device_id = ? AND last_resort = 0",
+        )
+        .bind(&device.as_bytes()[..])
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count as u32)
+    }
+
+    /// Claims one key package per device of `user`: a one-time one (deleted), else the
+    /// last-resort one (kept). Devices with neither are skipped.
+    pub async fn claim_key_packages(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<DeviceKeyPackage>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let devices: Vec<Vec<u8>> =
+            sqlx::query_scalar("SELECT id FROM devices WHERE user_id = ? ORDER BY added_ms")
+                .bind(&user.as_bytes()[..])
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut claimed = Vec::new();
+        for device in devices {
+            let one_time: Option<Vec<u8>> = sqlx::query_scalar(
+                "DELETE FROM key_packages WHERE id = (SELECT id FROM key_packages \
+                 WHERE device_id = ? AND last_resort = 0 ORDER BY id LIMIT 1) RETURNING data",
+            )
+            .bind(&device)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let package = match one_time {
+                Some(data) => Some(data),
+                None => {
+                    sqlx::query_scalar(
+                        "SELECT data FROM key_packages WHERE device_id = ? AND last_resort = 1",
+                    )
+                    .bind(&device)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+            };
+            if let (Some(data), Ok(id)) = (package, <[u8; 16]>::try_from(device.as_slice())) {
+                claimed.push(DeviceKeyPackage {
+                    device: DeviceId::from_bytes(id),
+                    key_package: Blob(data),
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Stores an MLS message for every device of the recipients (except the sending
+    /// device), ordering commits per group. Idempotent per (device, message id).
+    pub async fn store_message(&self, message: Outgoing<'_>) -> Result<Stored, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let sender_device = &message.sender_device.as_bytes()[..];
+        let earlier: Option<i64> = sqlx::query_scalar(
+            "SELECT group_seq FROM mls_sends WHERE sender_device = ? AND message_id = ?",
+        )
+        .bind(sender_device)
+        .bind(&message.message_id.as_bytes()[..])
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(group_seq) = earlier {
+            return Ok(Stored {
+                group_seq: group_seq as u64,
+                fresh: false,
+                deliveries: Vec::new(),
+            });
+        }
+
+        let group: Option<(i64, i64)> =
+            sqlx::query_as("SELECT epoch, next_seq FROM mls_groups WHERE group_id = ?")
+                .bind(message.group)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (epoch, group_seq) = group.map_or((message.epoch, 1), |(e, s)| (e as u64, s as u64));
+        let mut next_epoch = epoch;
+        if message.kind == MlsKind::Commit {
+            if message.epoch != epoch {
+                return Err(StoreError::EpochConflict {
+                    current: epoch,
+                    attempted: message.epoch,
+                });
+            }
+            next_epoch = epoch + 1;
+        }
+        sqlx::query(
+            "INSERT INTO mls_groups (group_id, epoch, next_seq) VALUES (?, ?, ?) \
+             ON CONFLICT(group_id) DO UPDATE SET epoch = excluded.epoch, next_seq = excluded.next_seq",
+        )
+        .bind(message.group)
+        .bind(next_epoch as i64)
+        .bind(group_seq as i64 + 1)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO mls_sends (sender_device, message_id, group_seq) VALUES (?, ?, ?)",
+        )
+        .bind(sender_device)
+        .bind(&message.message_id.as_bytes()[..])
+        .bind(group_seq as i64)
+        .execute(&mut *tx)
+        .await?;
+
+        let sent_ms = now_ms();
+        let mut deliveries = Vec::new();
+        for recipient in message.recipients {
+            let devices: Vec<Vec<u8>> =
+                sqlx::query_scalar("SELECT id FROM devices WHERE user_id = ?")
+                    .bind(&recipient.as_bytes()[..])
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for device in devices {
+                if device.as_slice() == sender_device {
+                    continue;
+                }
+                let seq: i64 = sqlx::query_scalar(
+                    "INSERT INTO mailbox (device_id, group_id, sender_user, sender_device, kind, epoch, payload, sent_ms) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+                )
+                .bind(&device)
+                .bind(message.group)
+                .bind(&message.sender.as_bytes()[..])
+                .bind(sender_device)
+                .bind(kind_name(message.kind))
+                .bind(message.epoch as i64)
+                .bind(message.payload)
+                .bind(sent_ms as i64)
+                .fetch_one(&mut *tx)
+                .await?;
+                let Ok(id) = <[u8; 16]>::try_from(device.as_slice()) else {
+                    continue;
+                };
+                deliveries.push((
+                    *recipient,
+                    DeviceId::from_bytes(id),
+                    MlsDelivery {
+                        seq: seq as u64,
+                        group: Blob(message.group.to_vec()),
+                        sender: message.sender,
+                        sender_device: message.sender_device,
+                        kind: message.kind,
+                        epoch: message.epoch,
+                        payload: Blob(message.payload.to_vec()),
+                        sent_at_ms: sent_ms,
+                    },
+                ));
+            }
+        }
+        tx.commit().await?;
+        Ok(Stored {
+            group_seq,
+            fresh: true,
+            deliveries,
+        })
+    }
+
+    /// Mailbox messages of a device after `after`, oldest first, at most `limit`.
+    pub async fn fetch_mailbox(
+        &self,
+        device: DeviceId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<MlsDelivery>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, group_id, sender_user, sender_device, kind, epoch, payload, sent_ms \
+             FROM mailbox WHERE device_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(&device.as_bytes()[..])
+        .bind(after.min(i64::MAX as u64) as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(MlsDelivery {
+                    seq: row.try_get::<i64, _>("seq")? as u64,
+                    group: Blob(row.try_get("group_id")?),
+                    sender: id16(row, "sender_user", UserId::from_bytes)?,
+                    sender_device: id16(row, "sender_device", DeviceId::from_bytes)?,
+                    kind: kind_from(&row.try_get::<String, _>("kind")?),
+                    epoch: row.try_get::<i64, _>("epoch")? as u64,
+                    payload: Blob(row.try_get("payload")?),
+                    sent_at_ms: row.try_get::<i64, _>("sent_ms")? as u64,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Deletes a device's mailbox messages up to and including `seq`.
+    pub async fn ack_mailbox(&self, device: DeviceId, seq: u64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM mailbox WHERE device_id = ? AND seq <= ?")
+            .bind(&device.as_bytes()[..])
+            .bind(seq.min(i64::MAX as u64) as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
