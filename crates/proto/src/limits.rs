@@ -7,6 +7,11 @@
 /// MLS key packages or a Welcome for a 50-person group, small enough to parse cheaply.
 pub const MAX_CONTROL_BYTES: usize = 256 * 1024;
 
+/// Largest message a server sends (one JSON text frame), in bytes. Larger than what
+/// clients may send because a room snapshot lists every member: a full room of 5,000
+/// people is about 1 MB of JSON.
+pub const MAX_SERVER_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
 /// Largest audio payload in one binary frame. Opus caps one frame at 1275 bytes; the
 /// rest leaves room for an SFrame header and tag.
 pub const MAX_FRAME_PAYLOAD: usize = 1500;

@@ -20,7 +20,7 @@ use salon_proto::frame::{
 };
 use salon_proto::limits::{
     MAX_CONTROL_BYTES, MAX_DISPLAY_NAME_CHARS, MAX_KEY_PACKAGES_PER_PUBLISH, MAX_MLS_RECIPIENTS,
-    MAX_ROOM_TITLE_CHARS,
+    MAX_ROOM_TITLE_CHARS, MAX_SERVER_MESSAGE_BYTES,
 };
 use salon_proto::room::RoomChange;
 use salon_proto::{
@@ -259,6 +259,10 @@ fn limits_and_constants_are_stated() {
         (
             format!("{MAX_CONTROL_BYTES} bytes"),
             "the control message limit",
+        ),
+        (
+            format!("{MAX_SERVER_MESSAGE_BYTES} bytes"),
+            "the server message limit",
         ),
         (format!("{HEADER_LEN}-byte header"), "the frame header size"),
         (

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 pub use client::ClientRequest;
 pub use server::{DeviceInfo, Event, Reply};
 
-use crate::limits::MAX_CONTROL_BYTES;
+use crate::limits::{MAX_CONTROL_BYTES, MAX_SERVER_MESSAGE_BYTES};
 use crate::{ErrorBody, ErrorCode, RequestId};
 
 /// A request with the client's id for it.
@@ -52,7 +52,8 @@ pub enum ServerMessage {
 /// Why a text frame could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    /// Longer than [`MAX_CONTROL_BYTES`]; not parsed at all.
+    /// Longer than the limit ([`MAX_CONTROL_BYTES`] from clients,
+    /// [`MAX_SERVER_MESSAGE_BYTES`] from servers); not parsed at all.
     #[error("control message of {len} bytes exceeds the limit of {max}")]
     TooLarge {
         /// Its length.
@@ -98,12 +99,12 @@ impl DecodeError {
     }
 }
 
-/// Parses `text` into a JSON object, enforcing the size limit.
-fn parse_object(text: &str) -> Result<Map<String, Value>, DecodeError> {
-    if text.len() > MAX_CONTROL_BYTES {
+/// Parses `text` into a JSON object, enforcing the size limit `max`.
+fn parse_object(text: &str, max: usize) -> Result<Map<String, Value>, DecodeError> {
+    if text.len() > max {
         return Err(DecodeError::TooLarge {
             len: text.len(),
-            max: MAX_CONTROL_BYTES,
+            max,
         });
     }
     match serde_json::from_str::<Value>(text) {
@@ -178,7 +179,7 @@ impl ClientEnvelope {
 
     /// Decodes a text frame from a client. Never panics, whatever the input.
     pub fn from_json(text: &str) -> Result<Self, DecodeError> {
-        let mut map = parse_object(text)?;
+        let mut map = parse_object(text, MAX_CONTROL_BYTES)?;
         let id =
             read_id(&map, "id").map_err(|reason| DecodeError::Malformed { id: None, reason })?;
         let Some(id) = id else {
@@ -228,7 +229,7 @@ impl ServerMessage {
     /// one without is an event. Never panics, whatever the input; an unknown event type
     /// (from a newer server) is [`DecodeError::UnknownType`], which clients skip.
     pub fn from_json(text: &str) -> Result<Self, DecodeError> {
-        let mut map = parse_object(text)?;
+        let mut map = parse_object(text, MAX_SERVER_MESSAGE_BYTES)?;
         if map.contains_key("re") {
             let re = read_id(&map, "re")
                 .map_err(|reason| DecodeError::Malformed { id: None, reason })?;

@@ -6,8 +6,8 @@
 //! Checks run in a fixed order: the caller's membership, the caller's role
 //! (`forbidden`), the target's membership (`not_in_room`), then the target's state.
 
-use salon_proto::room::Role;
-use salon_proto::{ClientRequest, Event, RoomId, UserId};
+use salon_proto::room::{Role, Visibility};
+use salon_proto::{ClientRequest, ErrorBody, Event, RoomId, UserId};
 
 use super::errors;
 use super::room::Room;
@@ -154,7 +154,7 @@ impl Action {
 }
 
 /// Checks that `actor` may end the room (the caller then ends it).
-pub(super) fn check_end(room: &Room, actor: UserId) -> Result<(), super::ErrorBody> {
+pub(super) fn check_end(room: &Room, actor: UserId) -> Result<(), ErrorBody> {
     let role = role_of(room, actor)?;
     if role != Role::Host {
         return Err(errors::only_host("end the room"));
@@ -162,18 +162,17 @@ pub(super) fn check_end(room: &Room, actor: UserId) -> Result<(), super::ErrorBo
     Ok(())
 }
 
-/// Performs every action but [`Action::End`], which only checks here: ending removes the
-/// room, which [`super::Rooms::act`] does. Answers the member the action took out of the room, if
-/// any, so the caller can update its index of memberships.
+/// Performs every action but [`Action::End`], which is only checked here: ending removes
+/// the room, which [`super::Rooms::act`] does. Answers the member the action took out of
+/// the room, if any, so the caller can update its index of memberships.
 pub(super) fn apply(
     room: &mut Room,
     actor: UserId,
     action: Action,
     out: &mut Deliveries,
-) -> Result<Option<UserId>, super::ErrorBody> {
+) -> Result<Option<UserId>, ErrorBody> {
     let role = role_of(room, actor)?;
     match action {
-        // Ending removes the room, which only `Rooms::act` can do; here it only checks.
         Action::End { .. } => check_end(room, actor)?,
         Action::InviteToRoom { user, .. } => invite_to_room(room, actor, role, user, out)?,
         Action::RaiseHand { .. } => {
@@ -250,7 +249,7 @@ pub(super) fn apply(
 }
 
 /// The caller's role, if they are a member.
-fn role_of(room: &Room, actor: UserId) -> Result<Role, super::ErrorBody> {
+fn role_of(room: &Room, actor: UserId) -> Result<Role, ErrorBody> {
     room.member(actor)
         .map(|present| present.role)
         .ok_or_else(errors::not_in_room)
@@ -258,12 +257,7 @@ fn role_of(room: &Room, actor: UserId) -> Result<Role, super::ErrorBody> {
 
 /// Checks that the caller moderates and the target is a member; answers the target's
 /// role. `what` completes "Only the host or a moderator can …".
-fn moderated_target(
-    room: &Room,
-    role: Role,
-    user: UserId,
-    what: &str,
-) -> Result<Role, super::ErrorBody> {
+fn moderated_target(room: &Room, role: Role, user: UserId, what: &str) -> Result<Role, ErrorBody> {
     if !role.moderates() {
         return Err(errors::only_moderators(what));
     }
@@ -273,7 +267,7 @@ fn moderated_target(
 }
 
 /// Checks that the caller has an invitation to speak waiting.
-fn pending_invite(room: &Room, actor: UserId) -> Result<(), super::ErrorBody> {
+fn pending_invite(room: &Room, actor: UserId) -> Result<(), ErrorBody> {
     match room.member(actor).and_then(|present| present.speak_invite) {
         Some(_) => Ok(()),
         None => Err(errors::not_invited()),
@@ -286,11 +280,11 @@ fn invite_to_room(
     role: Role,
     user: UserId,
     out: &mut Deliveries,
-) -> Result<(), super::ErrorBody> {
+) -> Result<(), ErrorBody> {
     if !role.moderates() {
         return Err(errors::only_moderators("invite people into the room"));
     }
-    if room.visibility() != salon_proto::room::Visibility::Private {
+    if room.visibility() != Visibility::Private {
         return Err(errors::invalid(
             "Only private rooms need invitations; share the room link instead.",
         ));
@@ -321,7 +315,7 @@ fn invite_to_speak(
     role: Role,
     user: UserId,
     out: &mut Deliveries,
-) -> Result<(), super::ErrorBody> {
+) -> Result<(), ErrorBody> {
     let target = moderated_target(room, role, user, "invite people to speak")?;
     if target.on_stage() {
         return Err(errors::invalid("That person is already on stage."));
@@ -343,7 +337,7 @@ fn move_to_audience(
     role: Role,
     user: UserId,
     out: &mut Deliveries,
-) -> Result<(), super::ErrorBody> {
+) -> Result<(), ErrorBody> {
     let target = if user == actor {
         role
     } else {
@@ -374,7 +368,7 @@ fn set_role(
     user: UserId,
     new: Role,
     out: &mut Deliveries,
-) -> Result<(), super::ErrorBody> {
+) -> Result<(), ErrorBody> {
     if role != Role::Host {
         return Err(errors::only_host(
             "make or unmake moderators or hand the room over",
@@ -416,7 +410,7 @@ fn set_muted(
     role: Role,
     muted: bool,
     out: &mut Deliveries,
-) -> Result<(), super::ErrorBody> {
+) -> Result<(), ErrorBody> {
     let Some(me) = room.member(actor) else {
         return Err(errors::not_in_room());
     };
@@ -445,7 +439,7 @@ fn remove(
     user: UserId,
     banned: bool,
     out: &mut Deliveries,
-) -> Result<(), super::ErrorBody> {
+) -> Result<(), ErrorBody> {
     let what = if banned {
         "ban people"
     } else {

@@ -13,7 +13,7 @@
 //!
 //! Rules this module chose where the product brief left them open:
 //! - The *host seat* belongs to the creator until it is handed over ([`Action::SetRole`]
-//!   with [`Role::Host`]) or inherited. Whoever holds it joins as host (unmuted) and is
+//!   with `Role::Host`) or inherited. Whoever holds it joins as host (unmuted) and is
 //!   admitted even to a full room; everyone else joins as a muted listener.
 //! - When the host leaves, the longest-present moderator inherits the seat. With no
 //!   moderator present the seat stays with the departed host, who gets it back on

@@ -5,10 +5,12 @@
 //! not decide who may ask for a change (that is [`super::actions`]). Its primitives
 //! assume their caller checked that the users they name are members.
 //!
-//! Rooms hold thousands of members, so every per-member operation is a hash or B-tree
-//! lookup: members by user id, join order and stage by join sequence number, the hand
-//! queue by raise sequence number, and the set of stream ids in use. Only snapshots and
-//! member lists walk the whole room.
+//! Rooms hold thousands of members, so no per-member operation walks the room: members
+//! live in a slab (a vector of slots reused through a free list) reached from their user
+//! id by one hash lookup; join order and the stage are B-trees from join sequence number
+//! to slot, the hand queue a B-tree from raise sequence number to user, and the stream
+//! ids in use a hash set. Only snapshots and member lists walk the room, and they walk
+//! the slots directly, without hashing.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
@@ -54,6 +56,11 @@ impl Present {
     }
 }
 
+/// What snapshots do not show, for tests: the host seat, pending invitations to speak
+/// (invitee, inviter), the invited and the banned.
+#[cfg(test)]
+pub(super) type Hidden = (UserId, Vec<(UserId, UserId)>, Vec<UserId>, Vec<UserId>);
+
 /// One live room.
 #[derive(Debug)]
 pub(super) struct Room {
@@ -66,11 +73,15 @@ pub(super) struct Room {
     /// Order of creation among rooms.
     created: u64,
     version: u64,
-    members: HashMap<UserId, Present>,
-    /// Join sequence number → member.
-    by_join: BTreeMap<u64, UserId>,
-    /// Join sequence number → member, for members on stage only.
-    stage: BTreeMap<u64, UserId>,
+    /// The members; `None` marks a free slot (listed in `free`).
+    slots: Vec<Option<Present>>,
+    free: Vec<usize>,
+    /// User → their slot.
+    index: HashMap<UserId, usize>,
+    /// Join sequence number → slot.
+    by_join: BTreeMap<u64, usize>,
+    /// Join sequence number → slot, for members on stage only.
+    stage: BTreeMap<u64, usize>,
     /// Raise sequence number → member, for raised hands only.
     hands: BTreeMap<u64, UserId>,
     streams: HashSet<StreamId>,
@@ -102,7 +113,9 @@ impl Room {
             host: creator,
             created,
             version: 0,
-            members: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashMap::new(),
             by_join: BTreeMap::new(),
             stage: BTreeMap::new(),
             hands: BTreeMap::new(),
@@ -134,11 +147,26 @@ impl Room {
 
     /// How many members.
     pub(super) fn len(&self) -> usize {
-        self.members.len()
+        self.index.len()
     }
 
     pub(super) fn member(&self, user: UserId) -> Option<&Present> {
-        self.members.get(&user)
+        self.index.get(&user).and_then(|slot| self.at(*slot))
+    }
+
+    fn member_mut(&mut self, user: UserId) -> Option<&mut Present> {
+        let slot = *self.index.get(&user)?;
+        self.slots.get_mut(slot).and_then(Option::as_mut)
+    }
+
+    /// The member in `slot`.
+    fn at(&self, slot: usize) -> Option<&Present> {
+        self.slots.get(slot).and_then(Option::as_ref)
+    }
+
+    /// The role of `user`, if a member.
+    fn role(&self, user: UserId) -> Option<Role> {
+        self.member(user).map(|present| present.role)
     }
 
     /// Whether `user` holds the host seat (present or not).
@@ -157,7 +185,7 @@ impl Room {
             || user == self.creator
             || user == self.host
             || self.invited.contains(&user)
-            || self.members.contains_key(&user)
+            || self.index.contains_key(&user)
     }
 
     /// Lets `user` into this room while it is private.
@@ -232,12 +260,22 @@ impl Room {
             hand: None,
         };
         let member = present.to_member();
-        self.by_join.insert(joined, user);
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(present);
+                slot
+            }
+            None => {
+                self.slots.push(Some(present));
+                self.slots.len() - 1
+            }
+        };
+        self.index.insert(user, slot);
+        self.by_join.insert(joined, slot);
         if role.on_stage() {
-            self.stage.insert(joined, user);
+            self.stage.insert(joined, slot);
         }
         self.streams.insert(stream);
-        self.members.insert(user, present);
         self.emit(out, RoomChange::MemberJoined { member });
         stream
     }
@@ -247,9 +285,13 @@ impl Room {
     /// the seat to the longest-present moderator.
     pub(super) fn remove(&mut self, user: UserId, out: &mut Deliveries) {
         self.lower_hand(user, out);
-        let Some(gone) = self.members.remove(&user) else {
+        let Some(slot) = self.index.remove(&user) else {
             return;
         };
+        let Some(gone) = self.slots.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        self.free.push(slot);
         self.by_join.remove(&gone.joined);
         self.stage.remove(&gone.joined);
         self.streams.remove(&gone.stream);
@@ -258,8 +300,9 @@ impl Room {
             let heir = self
                 .stage
                 .values()
-                .copied()
-                .find(|user| self.members.get(user).map(|p| p.role) == Some(Role::Moderator));
+                .filter_map(|slot| self.at(*slot))
+                .find(|present| present.role == Role::Moderator)
+                .map(|present| present.person.user);
             if let Some(heir) = heir {
                 self.hand_over(heir, out);
             }
@@ -270,7 +313,8 @@ impl Room {
     /// stage lowers the hand and drops a pending invitation to speak; mute flags are the
     /// caller's business.
     pub(super) fn set_role(&mut self, user: UserId, role: Role, out: &mut Deliveries) {
-        let Some(present) = self.members.get(&user) else {
+        let (Some(present), Some(slot)) = (self.member(user), self.index.get(&user).copied())
+        else {
             return;
         };
         let (old, joined) = (present.role, present.joined);
@@ -279,11 +323,11 @@ impl Room {
         }
         if !old.on_stage() && role.on_stage() {
             self.lower_hand(user, out);
-            self.stage.insert(joined, user);
+            self.stage.insert(joined, slot);
         } else if old.on_stage() && !role.on_stage() {
             self.stage.remove(&joined);
         }
-        if let Some(present) = self.members.get_mut(&user) {
+        if let Some(present) = self.member_mut(user) {
             present.role = role;
             if role.on_stage() {
                 present.speak_invite = None;
@@ -297,16 +341,16 @@ impl Room {
     /// that flag is lifted (their own mute stays as it was).
     pub(super) fn hand_over(&mut self, heir: UserId, out: &mut Deliveries) {
         let old = self.host;
-        if old != heir && self.members.get(&old).map(|p| p.role) == Some(Role::Host) {
+        if old != heir && self.role(old) == Some(Role::Host) {
             self.set_role(old, Role::Moderator, out);
         }
         self.host = heir;
         self.set_role(heir, Role::Host, out);
-        if let Some(present) = self.members.get(&heir) {
-            if present.muted_by_moderator {
-                let muted = present.muted;
-                self.set_mute(heir, muted, false, out);
-            }
+        if let Some(present) = self.member(heir)
+            && present.muted_by_moderator
+        {
+            let muted = present.muted;
+            self.set_mute(heir, muted, false, out);
         }
     }
 
@@ -318,7 +362,7 @@ impl Room {
         muted_by_moderator: bool,
         out: &mut Deliveries,
     ) {
-        let Some(present) = self.members.get_mut(&user) else {
+        let Some(present) = self.member_mut(user) else {
             return;
         };
         if (present.muted, present.muted_by_moderator) == (muted, muted_by_moderator) {
@@ -338,22 +382,22 @@ impl Room {
 
     /// Puts a hand up at the end of the queue (nothing if it is up already).
     pub(super) fn raise_hand(&mut self, user: UserId, out: &mut Deliveries) {
-        let Some(present) = self.members.get_mut(&user) else {
+        let seq = self.next_hand;
+        let Some(present) = self.member_mut(user) else {
             return;
         };
         if present.hand.is_some() {
             return;
         }
-        let seq = self.next_hand;
-        self.next_hand += 1;
         present.hand = Some(seq);
+        self.next_hand += 1;
         self.hands.insert(seq, user);
         self.emit(out, RoomChange::HandRaised { user });
     }
 
     /// Takes a hand down (nothing if it is down).
     pub(super) fn lower_hand(&mut self, user: UserId, out: &mut Deliveries) {
-        let Some(seq) = self.members.get_mut(&user).and_then(|p| p.hand.take()) else {
+        let Some(seq) = self.member_mut(user).and_then(|p| p.hand.take()) else {
             return;
         };
         self.hands.remove(&seq);
@@ -362,7 +406,7 @@ impl Room {
 
     /// Records or clears a pending invitation to speak.
     pub(super) fn set_speak_invite(&mut self, user: UserId, by: Option<UserId>) {
-        if let Some(present) = self.members.get_mut(&user) {
+        if let Some(present) = self.member_mut(user) {
             present.speak_invite = by;
         }
     }
@@ -374,7 +418,7 @@ impl Room {
             .flat_map(move |role| {
                 self.stage
                     .values()
-                    .filter_map(|user| self.members.get(user))
+                    .filter_map(|slot| self.at(*slot))
                     .filter(move |present| present.role == role)
             })
     }
@@ -383,22 +427,21 @@ impl Room {
     fn audience_in_order(&self) -> impl Iterator<Item = &Present> {
         self.by_join
             .values()
-            .filter_map(|user| self.members.get(user))
+            .filter_map(|slot| self.at(*slot))
             .filter(|present| !present.role.on_stage())
     }
 
     /// The whole room at its current version: stage first, then the audience.
     pub(super) fn snapshot(&self) -> RoomSnapshot {
+        let mut members = Vec::with_capacity(self.len());
+        members.extend(self.stage_in_order().map(Present::to_member));
+        members.extend(self.audience_in_order().map(Present::to_member));
         RoomSnapshot {
             room: self.id,
             title: self.title.clone(),
             visibility: self.visibility,
             version: self.version,
-            members: self
-                .stage_in_order()
-                .chain(self.audience_in_order())
-                .map(Present::to_member)
-                .collect(),
+            members,
             hand_queue: self.hands.values().copied().collect(),
         }
     }
@@ -412,13 +455,17 @@ impl Room {
                 .stage_in_order()
                 .map(|present| present.person.display_name.clone())
                 .collect(),
-            listeners: u32::try_from(self.members.len() - self.stage.len()).unwrap_or(u32::MAX),
+            listeners: u32::try_from(self.len() - self.stage.len()).unwrap_or(u32::MAX),
         }
     }
 
     /// Everyone, in join order.
     pub(super) fn users(&self) -> Vec<UserId> {
-        self.by_join.values().copied().collect()
+        self.by_join
+            .values()
+            .filter_map(|slot| self.at(*slot))
+            .map(|present| present.person.user)
+            .collect()
     }
 
     /// Host and moderators present, host first, then by join time.
@@ -431,7 +478,7 @@ impl Room {
 
     /// The stream to forward `user`'s audio under, if they may be heard now.
     pub(super) fn audio_sender(&self, user: UserId) -> Option<StreamId> {
-        let present = self.members.get(&user)?;
+        let present = self.member(user)?;
         (present.role.on_stage() && !present.muted && !present.muted_by_moderator)
             .then_some(present.stream)
     }
@@ -439,40 +486,49 @@ impl Room {
     /// Panics if the indexes disagree with the members or a rule of the room is broken.
     #[cfg(test)]
     pub(super) fn check_invariants(&self) {
-        assert_eq!(self.by_join.len(), self.members.len());
-        assert_eq!(self.streams.len(), self.members.len());
-        for (seq, user) in &self.by_join {
-            assert_eq!(self.members[user].joined, *seq);
+        let members: Vec<&Present> = self.slots.iter().flatten().collect();
+        assert_eq!(members.len(), self.index.len());
+        assert_eq!(
+            members.len() + self.free.len(),
+            self.slots.len(),
+            "free list"
+        );
+        for slot in &self.free {
+            assert!(self.slots[*slot].is_none());
         }
-        let on_stage: Vec<_> = self
+        for (user, slot) in &self.index {
+            assert_eq!(self.at(*slot).map(|p| p.person.user), Some(*user));
+        }
+        assert_eq!(self.by_join.len(), members.len());
+        assert_eq!(self.streams.len(), members.len());
+        for (seq, slot) in &self.by_join {
+            assert_eq!(self.at(*slot).map(|p| p.joined), Some(*seq));
+        }
+        let on_stage: Vec<(u64, usize)> = self
             .by_join
             .iter()
-            .filter(|(_, user)| self.members[*user].role.on_stage())
-            .map(|(seq, user)| (*seq, *user))
+            .filter(|(_, slot)| self.at(**slot).is_some_and(|p| p.role.on_stage()))
+            .map(|(seq, slot)| (*seq, *slot))
             .collect();
-        let stage: Vec<_> = self.stage.iter().map(|(seq, user)| (*seq, *user)).collect();
+        let stage: Vec<(u64, usize)> = self.stage.iter().map(|(seq, slot)| (*seq, *slot)).collect();
         assert_eq!(on_stage, stage, "stage index");
-        let hands = self.members.values().filter(|p| p.hand.is_some()).count();
+        let hands = members.iter().filter(|p| p.hand.is_some()).count();
         assert_eq!(hands, self.hands.len(), "hand index");
         for (seq, user) in &self.hands {
-            assert_eq!(self.members[user].hand, Some(*seq));
+            assert_eq!(self.member(*user).and_then(|p| p.hand), Some(*seq));
         }
-        let hosts: Vec<_> = self
-            .members
-            .values()
-            .filter(|p| p.role == Role::Host)
-            .collect();
+        let hosts: Vec<_> = members.iter().filter(|p| p.role == Role::Host).collect();
         assert!(hosts.len() <= 1, "one host at most");
         if let Some(host) = hosts.first() {
             assert_eq!(host.person.user, self.host, "the host holds the seat");
         }
-        if !self.members.contains_key(&self.host) {
+        if self.member(self.host).is_none() {
             assert!(
-                self.members.values().all(|p| p.role != Role::Moderator),
+                members.iter().all(|p| p.role != Role::Moderator),
                 "an absent host's seat passes to a present moderator"
             );
         }
-        for present in self.members.values() {
+        for present in &members {
             assert_ne!(present.stream, StreamId(0));
             assert!(self.streams.contains(&present.stream));
             assert!(
@@ -499,10 +555,11 @@ impl Room {
     /// What snapshots do not show: the host seat, pending invitations to speak, the
     /// invited and the banned, each sorted.
     #[cfg(test)]
-    pub(super) fn hidden_state(&self) -> (UserId, Vec<(UserId, UserId)>, Vec<UserId>, Vec<UserId>) {
+    pub(super) fn hidden_state(&self) -> Hidden {
         let mut invites: Vec<(UserId, UserId)> = self
-            .members
-            .values()
+            .slots
+            .iter()
+            .flatten()
             .filter_map(|p| p.speak_invite.map(|by| (p.person.user, by)))
             .collect();
         invites.sort();

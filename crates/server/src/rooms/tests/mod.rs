@@ -157,7 +157,7 @@ struct RoomPrint {
     snapshot: RoomSnapshot,
     users: Vec<UserId>,
     stage_empty_since: Option<Instant>,
-    hidden: (UserId, Vec<(UserId, UserId)>, Vec<UserId>, Vec<UserId>),
+    hidden: super::room::Hidden,
 }
 
 /// Everything about all rooms and memberships.
@@ -431,9 +431,8 @@ fn check_order(snapshot: &RoomSnapshot) {
 }
 
 #[test]
+#[should_panic(expected = "versions go up by one")]
 fn the_harness_notices_a_gap_in_versions() {
     let mut mirror = Mirror::default();
-    let change = RoomChange::MemberLeft { user: uid(1) };
-    let gap = std::panic::catch_unwind(move || mirror.apply(2, &change));
-    assert!(gap.is_err());
+    mirror.apply(2, &RoomChange::MemberLeft { user: uid(1) });
 }
