@@ -43,6 +43,12 @@ pub struct ServerConfig {
     pub lookups_per_minute: u32,
     /// Audio frames queued for one connection before the oldest are dropped.
     pub audio_queue_frames: usize,
+    /// PEM certificate chain for TLS (`wss://`); needs `tls_key` too.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS; needs `tls_cert` too.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +63,8 @@ impl Default for ServerConfig {
             lookup_burst: 20,
             lookups_per_minute: 30,
             audio_queue_frames: 100,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

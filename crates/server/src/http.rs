@@ -28,9 +28,10 @@ async fn websocket(State(hub): State<Arc<Hub>>, upgrade: WebSocketUpgrade) -> Re
     if hub.shutting_down() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     }
-    // Explicit bounds: a message bigger than any valid control message or audio frame is
-    // refused by the WebSocket layer before it is buffered.
-    let max = MAX_CONTROL_BYTES.max(MAX_FRAME_LEN);
+    // Explicit bounds. Up to twice the control limit, a message is read and answered
+    // with a `too_large` error so the client learns why; anything bigger is refused by
+    // the WebSocket layer before it is buffered, and the connection closes.
+    let max = (2 * MAX_CONTROL_BYTES).max(MAX_FRAME_LEN);
     upgrade
         .max_message_size(max)
         .max_frame_size(max)

@@ -143,8 +143,11 @@ impl Hub {
     /// Tells every connection the server is going away and closes them.
     pub(crate) fn shut_down(&self) {
         self.shutting_down.store(true, Ordering::Relaxed);
-        let deliveries = self.rooms().end_all();
-        self.deliver(deliveries);
+        {
+            let mut rooms = self.rooms();
+            let deliveries = rooms.end_all();
+            self.deliver_with(&rooms, deliveries);
+        }
         let text = Utf8Bytes::from(
             Event::ShuttingDown {
                 reconnect_after_ms: 2000,
@@ -206,6 +209,16 @@ impl Hub {
 
     /// Sends each event to its target.
     pub(crate) fn deliver(&self, deliveries: Deliveries) {
+        if deliveries.is_empty() {
+            return;
+        }
+        let rooms = self.rooms();
+        self.deliver_with(&rooms, deliveries);
+    }
+
+    /// Sends each event to its target while the caller holds the rooms lock, so events
+    /// of one room are queued in the order the room produced them.
+    pub(crate) fn deliver_with(&self, rooms: &Rooms, deliveries: Deliveries) {
         for (target, event) in deliveries {
             let text = Utf8Bytes::from(event.to_json());
             match target {
@@ -223,7 +236,7 @@ impl Hub {
                     }
                 }
                 Target::Moderators(room) => {
-                    let moderators = self.rooms().moderators(room);
+                    let moderators = rooms.moderators(room);
                     if let Some(wire) = self.wire(room) {
                         let joined = lock(&wire.joined);
                         for user in moderators {
@@ -309,15 +322,19 @@ impl Hub {
 
     /// Ends rooms whose stage stayed empty; called about once a second.
     pub(crate) fn tick(&self) {
-        let deliveries = self.rooms().tick(Instant::now());
-        let ended: Vec<RoomId> = deliveries
-            .iter()
-            .filter_map(|(_, event)| match event {
-                Event::RoomEnded { room, .. } => Some(*room),
-                _ => None,
-            })
-            .collect();
-        self.deliver(deliveries);
+        let ended: Vec<RoomId> = {
+            let mut rooms = self.rooms();
+            let deliveries = rooms.tick(Instant::now());
+            let ended = deliveries
+                .iter()
+                .filter_map(|(_, event)| match event {
+                    Event::RoomEnded { room, .. } => Some(*room),
+                    _ => None,
+                })
+                .collect();
+            self.deliver_with(&rooms, deliveries);
+            ended
+        };
         for room in ended {
             self.sync_wire(room);
         }

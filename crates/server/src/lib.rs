@@ -14,13 +14,16 @@ pub mod metrics;
 mod outbox;
 pub mod rooms;
 mod session;
+mod socket;
 pub mod store;
+mod tls;
 mod verify;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt as _;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -50,6 +53,23 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    /// Only one of the TLS certificate and key was given.
+    #[error(
+        "TLS needs both a certificate (tls_cert, --tls-cert) and a key (tls_key, \
+         --tls-key), but only the {given} was given"
+    )]
+    TlsIncomplete {
+        /// `"certificate"` or `"key"`: the one that was given.
+        given: &'static str,
+    },
+    /// The TLS certificate or key could not be read, parsed or used.
+    #[error("cannot use the TLS file {path}: {reason}")]
+    Tls {
+        /// The certificate or key file at fault.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A running server.
@@ -57,6 +77,7 @@ pub enum StartError {
 pub struct Server {
     hub: Arc<Hub>,
     addr: SocketAddr,
+    tls: bool,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -64,6 +85,16 @@ pub struct Server {
 impl Server {
     /// Opens the database, binds the address and starts serving.
     pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::load(cert, key)?),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(StartError::TlsIncomplete {
+                    given: "certificate",
+                });
+            }
+            (None, Some(_)) => return Err(StartError::TlsIncomplete { given: "key" }),
+        };
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.clone(),
             source,
@@ -102,20 +133,25 @@ impl Server {
         });
 
         let app = http::router(hub.clone());
-        let task = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            };
-            if let Err(err) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(%err, "server stopped with an error");
+        let shutdown = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let serves_tls = tls.is_some();
+        let task = match tls {
+            None => {
+                let listener = listener.tap_io(|stream| socket::tune(stream));
+                tokio::spawn(serve(listener, app, shutdown))
             }
-        });
+            Some(config) => tokio::spawn(serve(
+                tls::TlsListener::new(listener, config),
+                app,
+                shutdown,
+            )),
+        };
         Ok(Self {
             hub,
             addr,
+            tls: serves_tls,
             stop,
             task,
         })
@@ -126,9 +162,10 @@ impl Server {
         self.addr
     }
 
-    /// The WebSocket URL clients connect to.
+    /// The WebSocket URL clients connect to: `wss://…` when TLS is on, else `ws://…`.
     pub fn ws_url(&self) -> String {
-        format!("ws://{}{}", self.addr, salon_proto::WS_PATH)
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}{}", self.addr, salon_proto::WS_PATH)
     }
 
     /// The server's counters.
@@ -145,5 +182,22 @@ impl Server {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
         self.hub.store.close().await;
+    }
+}
+
+/// Serves `app` on `listener` (plain TCP or [`tls::TlsListener`]) until `shutdown`.
+async fn serve<L>(
+    listener: L,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    if let Err(err) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!(%err, "server stopped with an error");
     }
 }

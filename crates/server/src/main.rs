@@ -42,6 +42,14 @@ struct Args {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     room_capacity: Option<usize>,
+    /// TLS certificate chain, PEM (serve wss://; needs --tls-key) [default: no TLS].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key, PEM (needs --tls-cert) [default: no TLS].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_key: Option<PathBuf>,
 }
 
 fn load(args: &Args) -> anyhow::Result<ServerConfig> {

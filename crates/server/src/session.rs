@@ -27,7 +27,7 @@ use crate::hub::{Hub, Peer};
 use crate::limiter::TokenBucket;
 use crate::metrics::bump;
 use crate::outbox::{Outbox, Outgoing};
-use crate::rooms::{Action, Deliveries, Person, Target};
+use crate::rooms::{Action, Deliveries, Person, Rooms, Target};
 use crate::store::{Outgoing as MlsOutgoing, StoreError};
 use crate::verify::verify;
 
@@ -50,6 +50,13 @@ type Outcome = Result<Reply, ErrorBody>;
 
 fn fail(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
     ErrorBody::new(code, message)
+}
+
+/// A retry hint in whole milliseconds, rounded up so that obeying it always works.
+fn retry_ms(wait: Duration) -> u32 {
+    wait.as_micros()
+        .div_ceil(1000)
+        .clamp(1, u128::from(u32::MAX)) as u32
 }
 
 fn random_16() -> [u8; 16] {
@@ -83,6 +90,12 @@ struct Session {
     account: Option<(Handle, String)>,
     /// The room this connection is in (one at a time).
     room: Option<RoomId>,
+    /// The id of the request being handled.
+    current: Option<u32>,
+    /// Whether the current request's reply was already queued (room changes queue the
+    /// reply and their events together, under the rooms lock, so every member sees
+    /// versions in order).
+    replied: bool,
     /// Events caused by the current request, sent right after its reply.
     after_reply: Deliveries,
     /// Rooms whose membership the current request may have changed.
@@ -136,6 +149,8 @@ pub(crate) async fn serve(hub: Arc<Hub>, socket: WebSocket) {
         phase: Phase::AwaitHello,
         account: None,
         room: None,
+        current: None,
+        replied: false,
         after_reply: Vec::new(),
         touched: Vec::new(),
         control: TokenBucket::new(CONTROL_BURST, CONTROL_PER_SECOND, now),
@@ -190,15 +205,18 @@ impl Session {
             }
             let id = ClientEnvelope::from_json(text).ok().map(|e| e.id);
             let mut error = fail(ErrorCode::RateLimited, "too many requests; slow down");
-            error.retry_after_ms = Some(wait.as_millis().min(u128::from(u32::MAX)) as u32);
+            error.retry_after_ms = Some(retry_ms(wait));
             self.refuse(id, error);
             return;
         }
         self.strikes = 0;
         match ClientEnvelope::from_json(text) {
             Ok(envelope) => {
+                self.current = Some(envelope.id);
+                self.replied = false;
                 let outcome = self.handle(envelope.request).await;
                 match outcome {
+                    Ok(_) if self.replied => {}
                     Ok(reply) => self.reply(Some(envelope.id), reply),
                     Err(error) => self.refuse(Some(envelope.id), error),
                 }
@@ -341,8 +359,7 @@ impl Session {
                     &handle,
                     &device_key,
                     &signature,
-                )
-                .map_err(|_| denied())?;
+                )?;
                 let found = self
                     .hub
                     .store
@@ -419,10 +436,22 @@ impl Session {
     /// Applies a stage action; its events follow the reply.
     fn act(&mut self, peer: &Peer, action: Action) -> Outcome {
         let room = action.room();
-        let deliveries = self.hub.rooms().act(peer.user, action, Instant::now())?;
-        self.after_reply.extend(deliveries);
+        let hub = self.hub.clone();
+        let mut rooms = hub.rooms();
+        let deliveries = rooms.act(peer.user, action, Instant::now())?;
+        self.reply_with_events(&rooms, Reply::Ok, deliveries);
+        drop(rooms);
         self.touched.push(room);
         Ok(Reply::Ok)
+    }
+
+    /// Queues the current request's reply and then the events it caused while the caller
+    /// still holds the rooms lock: no other change to the room can slip in between, so
+    /// every member receives a room's deltas in version order.
+    fn reply_with_events(&mut self, rooms: &Rooms, reply: Reply, deliveries: Deliveries) {
+        self.reply(self.current, reply);
+        self.replied = true;
+        self.hub.deliver_with(rooms, deliveries);
     }
 
     /// Leaves the room this connection is in, if any (on disconnect or joining another).
@@ -430,8 +459,11 @@ impl Session {
         let (Some(room), Phase::LoggedIn(peer)) = (self.room.take(), &self.phase) else {
             return;
         };
-        if let Ok(deliveries) = self.hub.rooms().leave(room, peer.user, Instant::now()) {
-            self.hub.deliver(deliveries);
+        {
+            let mut rooms = self.hub.rooms();
+            if let Ok(deliveries) = rooms.leave(room, peer.user, Instant::now()) {
+                self.hub.deliver_with(&rooms, deliveries);
+            }
         }
         self.hub.sync_wire(room);
     }
@@ -513,7 +545,7 @@ impl Session {
                         ErrorCode::RateLimited,
                         "too many profile lookups; try again shortly",
                     );
-                    error.retry_after_ms = Some(wait.as_millis().min(u128::from(u32::MAX)) as u32);
+                    error.retry_after_ms = Some(retry_ms(wait));
                     return Err(error);
                 }
                 let account = store.account_by_handle(&handle).await.map_err(internal)?;
@@ -565,18 +597,21 @@ impl Session {
                     handle,
                     display_name,
                 };
-                let (snapshot, stream, deliveries) = hub.rooms().join(room, me, Instant::now())?;
+                let mut rooms = hub.rooms();
+                let (snapshot, stream, deliveries) = rooms.join(room, me, Instant::now())?;
                 hub.enter_wire(room, peer.clone());
                 self.room = Some(room);
-                self.after_reply.extend(deliveries);
-                Ok(Reply::Joined { snapshot, stream })
+                self.reply_with_events(&rooms, Reply::Joined { snapshot, stream }, deliveries);
+                Ok(Reply::Ok)
             }
             ClientRequest::LeaveRoom { room } => {
-                let deliveries = hub.rooms().leave(room, peer.user, Instant::now())?;
+                let mut rooms = hub.rooms();
+                let deliveries = rooms.leave(room, peer.user, Instant::now())?;
                 if self.room == Some(room) {
                     self.room = None;
                 }
-                self.after_reply.extend(deliveries);
+                self.reply_with_events(&rooms, Reply::Ok, deliveries);
+                drop(rooms);
                 self.touched.push(room);
                 Ok(Reply::Ok)
             }

@@ -499,7 +499,7 @@ fn lookup_went_through(reply: &Reply) -> bool {
         Reply::Error(e) if e.code == ErrorCode::UserNotFound => true,
         Reply::Error(e) if e.code == ErrorCode::RateLimited => {
             assert!(
-                e.retry_after_ms.is_some_and(|ms| ms > 0),
+                e.retry_after_ms.is_some(),
                 "rate_limited carries a retry hint: {e:?}"
             );
             false
@@ -613,6 +613,67 @@ async fn a_thousand_lookups_from_one_account_are_throttled() {
     assert!(
         server.metrics().rejected(ErrorCode::RateLimited) >= refused as u64,
         "refusals are counted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_lookup_never_says_retry_after_0_ms() {
+    // `retry_after_ms` means "wait at least this long"; a refused lookup told to wait
+    // 0 ms would be refused again at once. With a token every 10 ms, refusals land at
+    // every point of the refill period, including its last millisecond, where a
+    // truncated (instead of rounded-up) wait becomes 0. This test cannot fail on a
+    // server that rounds up; on one that truncates it fails with near certainty.
+    const CONNECTIONS: usize = 5;
+    const LOOKUPS: usize = 45; // under the control-message burst of each connection
+    let (server, _dir) = start_server(|c| {
+        c.lookup_burst = 1;
+        c.lookups_per_minute = 6000;
+    })
+    .await;
+    let url = server.ws_url();
+    let mut first = Client::connect_hello(&url).await;
+    let handle = unique_handle("hinted");
+    let me = first.register(&handle, "Hinted").await;
+    let mut clients = vec![first];
+    for _ in 1..CONNECTIONS {
+        clients.push(Client::logged_in(&url, &handle, &me.key).await);
+    }
+    let mut tasks = Vec::new();
+    for mut client in clients {
+        tasks.push(tokio::spawn(async move {
+            let mut hints = Vec::new();
+            for _ in 0..LOOKUPS {
+                let reply = client
+                    .request(ClientRequest::GetProfile {
+                        handle: unique_handle("rnd"),
+                    })
+                    .await;
+                if !lookup_went_through(&reply) {
+                    let Reply::Error(e) = reply else {
+                        unreachable!()
+                    };
+                    hints.push(e.retry_after_ms.expect("checked"));
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            hints
+        }));
+    }
+    let mut hints = Vec::new();
+    for task in tasks {
+        hints.extend(task.await.expect("lookup task"));
+    }
+    assert!(!hints.is_empty(), "no lookup was refused");
+    assert!(
+        hints.iter().all(|ms| *ms <= 10),
+        "a token comes every 10 ms: {hints:?}"
+    );
+    let zeros = hints.iter().filter(|ms| **ms == 0).count();
+    assert_eq!(
+        zeros,
+        0,
+        "{zeros} of {} rate_limited replies said retry_after_ms: 0",
+        hints.len()
     );
 }
 
@@ -739,4 +800,21 @@ async fn shutdown_tells_clients_and_closes_with_4003() {
         matches!(refused, Ok(Err(_))),
         "the listener is closed after shutdown"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_honours_the_registration_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = support::ServerProcess::spawn(dir.path(), &["--registration", "invite"]);
+    let mut client = Client::connect_hello(&server.url).await;
+    let reply = client
+        .try_register(&unique_handle("walkin"), "Walk-in", &new_key(), None)
+        .await;
+    assert!(
+        matches!(&reply, Reply::Error(e) if e.code == ErrorCode::InviteRequired),
+        "{reply:?}\n{}",
+        server.stderr()
+    );
+    let (status, _) = http_get(server.addr, "/healthz").await;
+    assert_eq!(status, 200);
 }

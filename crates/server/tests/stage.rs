@@ -514,3 +514,38 @@ async fn one_room_per_connection_and_a_private_room_needs_an_invitation() {
         )
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_enforces_room_capacity_but_always_admits_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = support::ServerProcess::spawn(dir.path(), &["--room-capacity", "2"]);
+    let mut host = Client::registered(&server.url, "host", "Host").await;
+    let mut first = Client::registered(&server.url, "one", "One").await;
+    let mut second = Client::registered(&server.url, "two", "Two").await;
+    let room = create_room(&mut host, "Tiny", Visibility::Public).await;
+    join(&mut first, room).await;
+    join(&mut second, room).await;
+    // Full at 2, so a third person is refused ...
+    let mut third = Client::registered(&server.url, "three", "Three").await;
+    third
+        .refused(ClientRequest::JoinRoom { room }, ErrorCode::RoomFull)
+        .await;
+    // ... but the holder of the host seat gets in.
+    let (snapshot, _) = join(&mut host, room).await;
+    assert_eq!(snapshot.members.len(), 3);
+    assert_eq!(member(&snapshot, host.user()).role, Role::Host);
+    // Someone leaving makes room again.
+    first.ok(ClientRequest::LeaveRoom { room }).await;
+    second
+        .expect_delta(
+            room,
+            "member_left",
+            |c| matches!(c, RoomChange::MemberLeft { user } if *user == first.user()),
+        )
+        .await;
+    third
+        .refused(ClientRequest::JoinRoom { room }, ErrorCode::RoomFull)
+        .await;
+    second.ok(ClientRequest::LeaveRoom { room }).await;
+    join(&mut third, room).await;
+}
