@@ -99,7 +99,7 @@ impl Server {
             path: config.data_dir.clone(),
             source,
         })?;
-        let store = Store::open_url(&config.database_url()).await?;
+        let store = Store::open(&config.database_url()).await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind {

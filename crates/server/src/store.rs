@@ -1,19 +1,27 @@
-//! The server's durable state in SQLite: accounts, devices, invites, key packages and
-//! the MLS mailboxes.
+//! The server's durable state: accounts, devices, invites, key packages and the MLS
+//! mailboxes, in SQLite (one file, the default) or PostgreSQL (for deployments that
+//! outgrow one machine).
 //!
-//! Live room state is deliberately not here: rooms exist only while people are in them
-//! and live in memory ([`crate::rooms`]). What is here must survive a crash: a message
-//! is acknowledged to its sender only after its transaction commits, and the database
-//! runs in WAL mode so a `kill -9` loses nothing that was acknowledged.
+//! Both engines run the very same queries through sqlx's `Any` driver: the SQL here is
+//! the common subset (`$n` parameters, `RETURNING`, `ON CONFLICT`), and only the schema
+//! differs, one migration set per engine. Live room state is deliberately not here:
+//! rooms exist only while people are in them and live in memory ([`crate::rooms`]).
+//! What is here must survive a crash: a message is acknowledged to its sender only after
+//! its transaction commits, and SQLite runs in WAL mode so a `kill -9` loses nothing
+//! that was acknowledged. Every transaction that writes starts with a write, so
+//! concurrent SQLite writers queue on the lock instead of failing on a stale snapshot,
+//! and PostgreSQL's row locks give the same outcomes.
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use salon_proto::mls::{DeviceKeyPackage, MlsDelivery, MlsKind};
 use salon_proto::{Blob, DeviceId, DeviceInfo, Handle, MessageId, PublicKey, UserId};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor as _, Row};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +43,9 @@ pub enum StoreError {
         /// The epoch the commit built on.
         attempted: u64,
     },
+    /// The database URL names an engine other than SQLite or PostgreSQL.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -54,10 +65,10 @@ pub struct Account {
     pub display_name: String,
 }
 
-/// The SQLite store.
+/// The store, over SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -67,11 +78,7 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-fn id16<T>(
-    row: &sqlx::sqlite::SqliteRow,
-    column: &str,
-    wrap: fn([u8; 16]) -> T,
-) -> Result<T, sqlx::Error> {
+fn id16<T>(row: &AnyRow, column: &str, wrap: fn([u8; 16]) -> T) -> Result<T, sqlx::Error> {
     let bytes: Vec<u8> = row.try_get(column)?;
     let array: [u8; 16] = bytes.try_into().map_err(|_| sqlx::Error::ColumnDecode {
         index: column.into(),
@@ -80,7 +87,7 @@ fn id16<T>(
     Ok(wrap(array))
 }
 
-fn account_from(row: &sqlx::sqlite::SqliteRow) -> Result<Account, sqlx::Error> {
+fn account_from(row: &AnyRow) -> Result<Account, sqlx::Error> {
     let handle: String = row.try_get("handle")?;
     Ok(Account {
         user: id16(row, "id", UserId::from_bytes)?,
@@ -147,34 +154,46 @@ pub struct Stored {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, in WAL mode, and migrates it.
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(5));
-        Self::connect(options).await
-    }
-
-    /// Opens a database from a `sqlite://` URL.
-    pub async fn open_url(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true);
-        Self::connect(options).await
-    }
-
-    async fn connect(options: SqliteConnectOptions) -> Result<Self, StoreError> {
-        let pool = SqlitePoolOptions::new()
+    /// Opens (creating it if needed) and migrates the database at `url`:
+    /// `sqlite://PATH` (WAL mode) or `postgres://…`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (url, migrations) = if url.starts_with("sqlite:") {
+            // Create the file when missing (`mode=rwc`) unless the URL says otherwise.
+            let url = if url.contains("mode=") {
+                url.to_owned()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (url, &SQLITE_MIGRATIONS)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (url.to_owned(), &POSTGRES_MIGRATIONS)
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let pool = AnyPoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    if conn.backend_name() == "SQLite" {
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 5000",
+                        ] {
+                            conn.execute(pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(&url)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        migrations.run(&pool).await?;
         Ok(Self { pool })
     }
 
@@ -206,7 +225,7 @@ impl Store {
         if let Some(code) = invite {
             let row = sqlx::query(
                 "UPDATE invites SET uses_left = uses_left - 1 \
-                 WHERE code = ? AND uses_left > 0 RETURNING created_by",
+                 WHERE code = $1 AND uses_left > 0 RETURNING created_by",
             )
             .bind(code)
             .fetch_optional(&mut *tx)
@@ -216,7 +235,7 @@ impl Store {
         }
         let now = now_ms() as i64;
         let inserted = sqlx::query(
-            "INSERT INTO users (id, handle, display_name, invited_by, created_ms) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO users (id, handle, display_name, invited_by, created_ms) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&user.as_bytes()[..])
         .bind(handle.as_str())
@@ -230,7 +249,7 @@ impl Store {
             other => other?,
         };
         let inserted = sqlx::query(
-            "INSERT INTO devices (id, user_id, public_key, added_ms) VALUES (?, ?, ?, ?)",
+            "INSERT INTO devices (id, user_id, public_key, added_ms) VALUES ($1, $2, $3, $4)",
         )
         .bind(&device.as_bytes()[..])
         .bind(&user.as_bytes()[..])
@@ -258,7 +277,7 @@ impl Store {
     ) -> Result<Option<(Account, DeviceId)>, StoreError> {
         let row = sqlx::query(
             "SELECT u.id, u.handle, u.display_name, d.id AS device FROM users u \
-             JOIN devices d ON d.user_id = u.id WHERE u.handle = ? AND d.public_key = ?",
+             JOIN devices d ON d.user_id = u.id WHERE u.handle = $1 AND d.public_key = $2",
         )
         .bind(handle.as_str())
         .bind(&key.0[..])
@@ -275,7 +294,7 @@ impl Store {
 
     /// Looks up an account by its exact handle.
     pub async fn account_by_handle(&self, handle: &Handle) -> Result<Option<Account>, StoreError> {
-        let row = sqlx::query("SELECT id, handle, display_name FROM users WHERE handle = ?")
+        let row = sqlx::query("SELECT id, handle, display_name FROM users WHERE handle = $1")
             .bind(handle.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -284,7 +303,7 @@ impl Store {
 
     /// Changes a display name.
     pub async fn set_display_name(&self, user: UserId, name: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET display_name = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
             .bind(name)
             .bind(&user.as_bytes()[..])
             .execute(&self.pool)
@@ -295,7 +314,8 @@ impl Store {
     /// Records a key asking to join `user`'s account.
     pub async fn request_link(&self, user: UserId, key: &PublicKey) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT OR REPLACE INTO pending_devices (user_id, public_key, requested_ms) VALUES (?, ?, ?)",
+            "INSERT INTO pending_devices (user_id, public_key, requested_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, public_key) DO UPDATE SET requested_ms = excluded.requested_ms",
         )
         .bind(&user.as_bytes()[..])
         .bind(&key.0[..])
@@ -314,7 +334,7 @@ impl Store {
     ) -> Result<Option<DeviceId>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let removed =
-            sqlx::query("DELETE FROM pending_devices WHERE user_id = ? AND public_key = ?")
+            sqlx::query("DELETE FROM pending_devices WHERE user_id = $1 AND public_key = $2")
                 .bind(&user.as_bytes()[..])
                 .bind(&key.0[..])
                 .execute(&mut *tx)
@@ -323,7 +343,7 @@ impl Store {
             return Ok(None);
         }
         let inserted = sqlx::query(
-            "INSERT INTO devices (id, user_id, public_key, added_ms) VALUES (?, ?, ?, ?)",
+            "INSERT INTO devices (id, user_id, public_key, added_ms) VALUES ($1, $2, $3, $4)",
         )
         .bind(&device.as_bytes()[..])
         .bind(&user.as_bytes()[..])
@@ -342,7 +362,7 @@ impl Store {
     /// The devices of an account.
     pub async fn devices(&self, user: UserId) -> Result<Vec<DeviceInfo>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, public_key, added_ms FROM devices WHERE user_id = ? ORDER BY added_ms",
+            "SELECT id, public_key, added_ms FROM devices WHERE user_id = $1 ORDER BY added_ms",
         )
         .bind(&user.as_bytes()[..])
         .fetch_all(&self.pool)
@@ -366,7 +386,7 @@ impl Store {
 
     /// Removes a device of `user`; `false` if it was not theirs.
     pub async fn revoke_device(&self, user: UserId, device: DeviceId) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM devices WHERE id = ? AND user_id = ?")
+        let done = sqlx::query("DELETE FROM devices WHERE id = $1 AND user_id = $2")
             .bind(&device.as_bytes()[..])
             .bind(&user.as_bytes()[..])
             .execute(&self.pool)
@@ -381,7 +401,7 @@ impl Store {
         code: &str,
         uses: u32,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO invites (code, created_by, uses_left) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO invites (code, created_by, uses_left) VALUES ($1, $2, $3)")
             .bind(code)
             .bind(&user.as_bytes()[..])
             .bind(i64::from(uses))
@@ -399,22 +419,26 @@ impl Store {
     ) -> Result<u32, StoreError> {
         let mut tx = self.pool.begin().await?;
         for package in packages {
-            sqlx::query("INSERT INTO key_packages (device_id, data, last_resort) VALUES (?, ?, 0)")
-                .bind(&device.as_bytes()[..])
-                .bind(package.as_bytes())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO key_packages (device_id, data, last_resort) VALUES ($1, $2, 0)",
+            )
+            .bind(&device.as_bytes()[..])
+            .bind(package.as_bytes())
+            .execute(&mut *tx)
+            .await?;
         }
         if let Some(package) = last_resort {
-            sqlx::query("DELETE FROM key_packages WHERE device_id = ? AND last_resort = 1")
+            sqlx::query("DELETE FROM key_packages WHERE device_id = $1 AND last_resort = 1")
                 .bind(&device.as_bytes()[..])
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("INSERT INTO key_packages (device_id, data, last_resort) VALUES (?, ?, 1)")
-                .bind(&device.as_bytes()[..])
-                .bind(package.as_bytes())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO key_packages (device_id, data, last_resort) VALUES ($1, $2, 1)",
+            )
+            .bind(&device.as_bytes()[..])
+            .bind(package.as_bytes())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         self.key_package_stock(device).await
@@ -423,7 +447,7 @@ impl Store {
     /// One-time key packages a device has left.
     pub async fn key_package_stock(&self, device: DeviceId) -> Result<u32, StoreError> {
         let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM key_packages WHERE device_id = ? AND last_resort = 0",
+            "SELECT COUNT(*) FROM key_packages WHERE device_id = $1 AND last_resort = 0",
         )
         .bind(&device.as_bytes()[..])
         .fetch_one(&self.pool)
@@ -437,56 +461,81 @@ impl Store {
         &self,
         user: UserId,
     ) -> Result<Vec<DeviceKeyPackage>, StoreError> {
+        let user = &user.as_bytes()[..];
         let mut tx = self.pool.begin().await?;
-        let devices: Vec<Vec<u8>> =
-            sqlx::query_scalar("SELECT id FROM devices WHERE user_id = ? ORDER BY added_ms")
-                .bind(&user.as_bytes()[..])
+        // The first statement writes, so concurrent claims queue instead of racing.
+        let one_time = sqlx::query(
+            "DELETE FROM key_packages WHERE id IN (\
+                 SELECT MIN(k.id) FROM key_packages k JOIN devices d ON d.id = k.device_id \
+                 WHERE d.user_id = $1 AND k.last_resort = 0 GROUP BY k.device_id) \
+             RETURNING device_id, data",
+        )
+        .bind(user)
+        .fetch_all(&mut *tx)
+        .await?;
+        let last_resort = sqlx::query(
+            "SELECT k.device_id, k.data FROM key_packages k JOIN devices d ON d.id = k.device_id \
+             WHERE d.user_id = $1 AND k.last_resort = 1",
+        )
+        .bind(user)
+        .fetch_all(&mut *tx)
+        .await?;
+        let order: Vec<Vec<u8>> =
+            sqlx::query_scalar("SELECT id FROM devices WHERE user_id = $1 ORDER BY added_ms, id")
+                .bind(user)
                 .fetch_all(&mut *tx)
                 .await?;
+        tx.commit().await?;
+
         let mut claimed = Vec::new();
-        for device in devices {
-            let one_time: Option<Vec<u8>> = sqlx::query_scalar(
-                "DELETE FROM key_packages WHERE id = (SELECT id FROM key_packages \
-                 WHERE device_id = ? AND last_resort = 0 ORDER BY id LIMIT 1) RETURNING data",
-            )
-            .bind(&device)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let package = match one_time {
-                Some(data) => Some(data),
-                None => {
-                    sqlx::query_scalar(
-                        "SELECT data FROM key_packages WHERE device_id = ? AND last_resort = 1",
-                    )
-                    .bind(&device)
-                    .fetch_optional(&mut *tx)
-                    .await?
+        for device in order {
+            let pick = |rows: &[AnyRow]| -> Result<Option<Vec<u8>>, sqlx::Error> {
+                for row in rows {
+                    if row.try_get::<Vec<u8>, _>("device_id")? == device {
+                        return Ok(Some(row.try_get("data")?));
+                    }
                 }
+                Ok(None)
             };
-            if let (Some(data), Ok(id)) = (package, <[u8; 16]>::try_from(device.as_slice())) {
+            let data = match pick(&one_time)? {
+                Some(data) => Some(data),
+                None => pick(&last_resort)?,
+            };
+            if let (Some(data), Ok(id)) = (data, <[u8; 16]>::try_from(device.as_slice())) {
                 claimed.push(DeviceKeyPackage {
                     device: DeviceId::from_bytes(id),
                     key_package: Blob(data),
                 });
             }
         }
-        tx.commit().await?;
         Ok(claimed)
     }
 
     /// Stores an MLS message for every device of the recipients (except the sending
     /// device), ordering commits per group. Idempotent per (device, message id).
     pub async fn store_message(&self, message: Outgoing<'_>) -> Result<Stored, StoreError> {
-        let mut tx = self.pool.begin().await?;
         let sender_device = &message.sender_device.as_bytes()[..];
-        let earlier: Option<i64> = sqlx::query_scalar(
-            "SELECT group_seq FROM mls_sends WHERE sender_device = ? AND message_id = ?",
+        let message_id = &message.message_id.as_bytes()[..];
+        let mut tx = self.pool.begin().await?;
+        // Claim the message id first (a write, so concurrent sends queue here). A resend
+        // finds it taken and gets the first send's answer.
+        let claimed = sqlx::query(
+            "INSERT INTO mls_sends (sender_device, message_id, group_seq) VALUES ($1, $2, 0) \
+             ON CONFLICT (sender_device, message_id) DO NOTHING",
         )
         .bind(sender_device)
-        .bind(&message.message_id.as_bytes()[..])
-        .fetch_optional(&mut *tx)
+        .bind(message_id)
+        .execute(&mut *tx)
         .await?;
-        if let Some(group_seq) = earlier {
+        if claimed.rows_affected() == 0 {
+            tx.rollback().await?;
+            let group_seq: i64 = sqlx::query_scalar(
+                "SELECT group_seq FROM mls_sends WHERE sender_device = $1 AND message_id = $2",
+            )
+            .bind(sender_device)
+            .bind(message_id)
+            .fetch_one(&self.pool)
+            .await?;
             return Ok(Stored {
                 group_seq: group_seq as u64,
                 fresh: false,
@@ -494,37 +543,53 @@ impl Store {
             });
         }
 
-        let group: Option<(i64, i64)> =
-            sqlx::query_as("SELECT epoch, next_seq FROM mls_groups WHERE group_id = ?")
-                .bind(message.group)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (epoch, group_seq) = group.map_or((message.epoch, 1), |(e, s)| (e as u64, s as u64));
-        let mut next_epoch = epoch;
-        if message.kind == MlsKind::Commit {
-            if message.epoch != epoch {
-                return Err(StoreError::EpochConflict {
-                    current: epoch,
-                    attempted: message.epoch,
-                });
-            }
-            next_epoch = epoch + 1;
-        }
+        // A group starts at the epoch of its first message. A commit moves it on only if
+        // it builds on the current epoch: the row lock makes the first commit win.
         sqlx::query(
-            "INSERT INTO mls_groups (group_id, epoch, next_seq) VALUES (?, ?, ?) \
-             ON CONFLICT(group_id) DO UPDATE SET epoch = excluded.epoch, next_seq = excluded.next_seq",
+            "INSERT INTO mls_groups (group_id, epoch, next_seq) VALUES ($1, $2, 1) \
+             ON CONFLICT (group_id) DO NOTHING",
         )
         .bind(message.group)
-        .bind(next_epoch as i64)
-        .bind(group_seq as i64 + 1)
+        .bind(message.epoch as i64)
         .execute(&mut *tx)
         .await?;
+        let ordered: Option<i64> = if message.kind == MlsKind::Commit {
+            sqlx::query_scalar(
+                "UPDATE mls_groups SET epoch = epoch + 1, next_seq = next_seq + 1 \
+                 WHERE group_id = $1 AND epoch = $2 RETURNING next_seq - 1",
+            )
+            .bind(message.group)
+            .bind(message.epoch as i64)
+            .fetch_optional(&mut *tx)
+            .await?
+        } else {
+            sqlx::query_scalar(
+                "UPDATE mls_groups SET next_seq = next_seq + 1 WHERE group_id = $1 \
+                 RETURNING next_seq - 1",
+            )
+            .bind(message.group)
+            .fetch_optional(&mut *tx)
+            .await?
+        };
+        let Some(group_seq) = ordered else {
+            let current: i64 =
+                sqlx::query_scalar("SELECT epoch FROM mls_groups WHERE group_id = $1")
+                    .bind(message.group)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            tx.rollback().await?;
+            return Err(StoreError::EpochConflict {
+                current: current as u64,
+                attempted: message.epoch,
+            });
+        };
+        let group_seq = group_seq as u64;
         sqlx::query(
-            "INSERT INTO mls_sends (sender_device, message_id, group_seq) VALUES (?, ?, ?)",
+            "UPDATE mls_sends SET group_seq = $1 WHERE sender_device = $2 AND message_id = $3",
         )
-        .bind(sender_device)
-        .bind(&message.message_id.as_bytes()[..])
         .bind(group_seq as i64)
+        .bind(sender_device)
+        .bind(message_id)
         .execute(&mut *tx)
         .await?;
 
@@ -532,7 +597,7 @@ impl Store {
         let mut deliveries = Vec::new();
         for recipient in message.recipients {
             let devices: Vec<Vec<u8>> =
-                sqlx::query_scalar("SELECT id FROM devices WHERE user_id = ?")
+                sqlx::query_scalar("SELECT id FROM devices WHERE user_id = $1")
                     .bind(&recipient.as_bytes()[..])
                     .fetch_all(&mut *tx)
                     .await?;
@@ -542,7 +607,7 @@ impl Store {
                 }
                 let seq: i64 = sqlx::query_scalar(
                     "INSERT INTO mailbox (device_id, group_id, sender_user, sender_device, kind, epoch, payload, sent_ms) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
                 )
                 .bind(&device)
                 .bind(message.group)
@@ -590,7 +655,7 @@ impl Store {
     ) -> Result<Vec<MlsDelivery>, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, group_id, sender_user, sender_device, kind, epoch, payload, sent_ms \
-             FROM mailbox WHERE device_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+             FROM mailbox WHERE device_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(&device.as_bytes()[..])
         .bind(after.min(i64::MAX as u64) as i64)
@@ -616,7 +681,7 @@ impl Store {
 
     /// Deletes a device's mailbox messages up to and including `seq`.
     pub async fn ack_mailbox(&self, device: DeviceId, seq: u64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM mailbox WHERE device_id = ? AND seq <= ?")
+        let done = sqlx::query("DELETE FROM mailbox WHERE device_id = $1 AND seq <= $2")
             .bind(&device.as_bytes()[..])
             .bind(seq.min(i64::MAX as u64) as i64)
             .execute(&self.pool)
