@@ -312,7 +312,11 @@ impl Session {
                 let name = salon_proto::limits::display_name(&display_name)
                     .map_err(|e| fail(ErrorCode::InvalidArgument, format!("display name {e}")))?
                     .to_owned();
-                if self.hub.config.registration == Registration::Invite && invite.is_none() {
+                // The first account of an invite-only server needs no code: nobody
+                // could have made one yet.
+                let needs_invite =
+                    self.hub.config.registration == Registration::Invite && invite.is_none();
+                if needs_invite && self.hub.store.has_accounts().await.map_err(internal)? {
                     return Err(fail(
                         ErrorCode::InviteRequired,
                         "this server registers by invitation; ask a member for a code",

@@ -292,6 +292,15 @@ impl Store {
         .transpose()
     }
 
+    /// Whether any account exists (an invite-only server lets its first account in
+    /// without a code, since nobody could have made one).
+    pub async fn has_accounts(&self) -> Result<bool, StoreError> {
+        let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(any.is_some())
+    }
+
     /// Looks up an account by its exact handle.
     pub async fn account_by_handle(&self, handle: &Handle) -> Result<Option<Account>, StoreError> {
         let row = sqlx::query("SELECT id, handle, display_name FROM users WHERE handle = $1")

@@ -321,19 +321,18 @@ async fn requests_before_hello_and_before_login_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invite_only_registration_enforces_codes_and_their_use_limit() {
-    // An invite-only server needs a first account; make it while the data directory is
-    // served openly, then restart the server on the same directory as invite-only.
+    // The first account of an invite-only server registers without a code (nobody could
+    // have made one); it survives a restart.
     let dir = tempfile::tempdir().unwrap();
-    let open = start_server_in(dir.path(), |_| {}).await;
+    let first = start_server_in(dir.path(), |c| c.registration = Registration::Invite).await;
     let founder_handle = unique_handle("founder");
-    let mut founder = Client::connect_hello(&open.ws_url()).await;
+    let mut founder = Client::connect_hello(&first.ws_url()).await;
     let founder_me = founder.register(&founder_handle, "Founder").await;
     founder.close().await;
-    open.shutdown().await;
+    first.shutdown().await;
 
     let server = start_server_in(dir.path(), |c| c.registration = Registration::Invite).await;
     let url = server.ws_url();
-    // The account survived the restart.
     let mut founder = Client::logged_in(&url, &founder_handle, &founder_me.key).await;
 
     // Without a code: invite_required.
@@ -806,6 +805,13 @@ async fn shutdown_tells_clients_and_closes_with_4003() {
 async fn the_binary_honours_the_registration_flag() {
     let dir = tempfile::tempdir().unwrap();
     let server = support::ServerProcess::spawn(dir.path(), &["--registration", "invite"]);
+    // The first account needs no code: nobody could have made one.
+    let mut founder = Client::connect_hello(&server.url).await;
+    let reply = founder
+        .try_register(&unique_handle("founder"), "Founder", &new_key(), None)
+        .await;
+    assert!(matches!(reply, Reply::Authenticated { .. }), "{reply:?}");
+    // Everyone after it does.
     let mut client = Client::connect_hello(&server.url).await;
     let reply = client
         .try_register(&unique_handle("walkin"), "Walk-in", &new_key(), None)
