@@ -1,0 +1,1 @@
+//! Salon's audio devices and files.
