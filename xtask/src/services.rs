@@ -1,15 +1,17 @@
 //! The services tests need on a machine with no screen, no sound card and no desktop
-//! session: a virtual X screen, a PulseAudio server with a null sink, and a private D-Bus
-//! session bus with an unlocked, throwaway keyring.
+//! session: a virtual X screen, a PulseAudio server with a null sink, a private D-Bus
+//! session bus with an unlocked, throwaway keyring, and a throwaway PostgreSQL server.
 //!
 //! Each service gets its own fresh temporary directory and is started, verified and
-//! stopped here. Their variables (`DISPLAY`, `XDG_RUNTIME_DIR`, `PULSE_SERVER`, ...) are
-//! given only to the test processes ([`Services::apply`]), never to xtask's own
-//! environment. Dropping [`Services`] stops every service (newest first) and then
-//! deletes the directories, also when a step fails or the run is interrupted.
+//! stopped here. Their variables (`DISPLAY`, `XDG_RUNTIME_DIR`, `PULSE_SERVER`,
+//! `SALON_TEST_POSTGRES_URL`, ...) are given only to the test processes
+//! ([`Services::apply`]), never to xtask's own environment. Dropping [`Services`] stops
+//! every service (newest first) and then deletes the directories, also when a step fails
+//! or the run is interrupted.
 
 mod dbus;
 mod keyring;
+mod postgres;
 mod pulse;
 mod xvfb;
 
@@ -41,6 +43,7 @@ impl Services {
         keyring::start(&mut services).context("could not start the keyring (gnome-keyring)")?;
         xvfb::start(&mut services).context("could not start the virtual screen (Xvfb)")?;
         pulse::start(&mut services).context("could not start the sound server (PulseAudio)")?;
+        postgres::start(&mut services).context("could not start the database (PostgreSQL)")?;
         Ok(services)
     }
 

@@ -10,7 +10,8 @@ use anyhow::{Context as _, bail};
 use crate::{cmd, workspace};
 
 /// Debian packages: the Tauri/WebKitGTK build, the virtual screen and WebDriver, real
-/// audio through PulseAudio, Opus, the keyring, sound tools and network namespaces.
+/// audio through PulseAudio, Opus, the keyring, sound tools, network namespaces and
+/// PostgreSQL for the server's tests.
 pub(crate) const SYSTEM_PACKAGES: &[&str] = &[
     "build-essential",
     "pkg-config",
@@ -33,6 +34,7 @@ pub(crate) const SYSTEM_PACKAGES: &[&str] = &[
     "sox",
     "iproute2",
     "libssl-dev",
+    "postgresql",
 ];
 
 /// rustup components `cargo xtask ci` needs.
