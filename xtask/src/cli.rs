@@ -24,6 +24,6 @@ pub(crate) enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Measure the product's benchmarks (none is measured yet).
+    /// Run the benchmarks (the voice engine's criterion benches for now).
     Bench,
 }

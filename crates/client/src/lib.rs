@@ -1,0 +1,48 @@
+//! Salon's client core: everything between the UI (or a bot) and the server, except
+//! the audio pipeline, which plugs into the hooks here.
+//!
+//! - [`Client::connect`] loads the device key ([`KeyStore`]: the OS keyring, or a 0600
+//!   key file for bots), opens the profile's [`LocalStore`], connects over one WebSocket
+//!   (`ws://`, or `wss://` with the system's roots), says hello and logs in by signing
+//!   the server's nonce. [`ClientHandle::register`] creates the account the first time.
+//! - The connection task keeps it alive: when it drops it retries with exponential
+//!   backoff and jitter ([`Backoff`]), logs in again, rejoins the room and resumes MLS
+//!   delivery after the last acknowledged message, reporting [`ConnectionState`]s. After a
+//!   server restart that forgot the room, the room is reopened (see `room::recovery`).
+//! - The room is followed from snapshot and deltas ([`RoomView`]); a typed method exists
+//!   for every request of the protocol.
+//! - The UI gets one typed stream of [`ClientEvent`]s.
+//! - Audio hooks for the audio session: [`ClientHandle::send_audio`] (never blocks,
+//!   drops the oldest frame when behind, always after control messages) and
+//!   [`ClientHandle::audio_frames`] (decoded headers with the payload as `Bytes`), plus
+//!   [`ClientHandle::my_stream`] and [`ClientHandle::may_speak`].
+//!
+//! Message history and its encryption at rest (a key kept in the keyring) come with the
+//! end-to-end encryption layer; the local store holds no message content until then.
+
+mod audio;
+mod backoff;
+mod commands;
+mod config;
+mod connection;
+mod error;
+mod events;
+mod handle;
+mod keys;
+mod room;
+mod shared;
+mod store;
+
+pub use audio::{AudioFrames, IncomingFrame};
+pub use backoff::Backoff;
+pub use commands::{MlsBatch, Profile};
+pub use config::{ClientConfig, KeyStore};
+pub use error::{ClientError, Result};
+pub use events::{ClientEvent, ConnectionState, OfflineReason, RoomUpdate};
+pub use handle::{Client, ClientHandle};
+pub use keys::DeviceKey;
+pub use room::RoomView;
+pub use store::{Account, DB_FILE, KnownServer, LocalStore, MAX_VOLUME_PERCENT};
+
+/// The wire vocabulary this client speaks, re-exported for callers.
+pub use salon_proto as proto;
