@@ -10,9 +10,11 @@
 //! in-band FEC, DTX, and the expected packet loss.
 //!
 //! Two libopus facts shape the API:
-//! - In-band FEC is only *encoded* while the packet-loss hint is above 0 %, so
-//!   [`EncoderConfig::fec`] alone does nothing until [`Encoder::set_packet_loss_percent`]
-//!   is fed from the listeners' loss statistics (or the config starts above 0).
+//! - In-band FEC is only *encoded* while the packet-loss hint is high enough (above 0 %
+//!   at 20 ms; 10 ms frames need about 10 %). Listeners do not report their loss back to
+//!   the speaker, so the hint starts at [`DEFAULT_LOSS_HINT_PERCENT`], where FEC is on
+//!   at both frame sizes, and the client may raise it from the loss it sees itself
+//!   ([`Encoder::set_packet_loss_percent`]).
 //! - FEC data travels in the packet *after* the lost one, so recovering frame `n` needs
 //!   packet `n + 1`: [`Decoder::decode_fec`] takes that next packet, and the caller then
 //!   decodes the same packet normally for frame `n + 1`.
@@ -28,6 +30,10 @@ pub const MAX_PACKET_BYTES: usize = 1276;
 /// Packets this short carry no audio: Opus emits them in DTX (discontinuous transmission)
 /// and they need not be sent (libopus documentation of `opus_encode`).
 pub const DTX_MAX_BYTES: usize = 2;
+
+/// The packet-loss hint a new encoder starts with: the lowest at which libopus 1.6
+/// encodes in-band FEC at both 10 and 20 ms frames (measured by the codec tests).
+pub const DEFAULT_LOSS_HINT_PERCENT: u8 = 10;
 
 /// Lowest bitrate accepted in [`EncoderConfig::bitrate_bps`]: Opus' own floor for speech.
 pub const MIN_BITRATE_BPS: u32 = 6_000;
@@ -112,7 +118,7 @@ fn check_range(setting: &'static str, value: u32, min: u32, max: u32) -> Result<
 }
 
 /// Encoder settings. The defaults are Salon's: 20 ms frames at 32 kb/s, high complexity,
-/// FEC and DTX on, no expected loss until the listeners report some.
+/// FEC and DTX on, and a loss hint of [`DEFAULT_LOSS_HINT_PERCENT`] so FEC is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncoderConfig {
     /// Audio per packet.
@@ -137,7 +143,7 @@ impl Default for EncoderConfig {
             complexity: 9,
             fec: true,
             dtx: true,
-            packet_loss_percent: 0,
+            packet_loss_percent: DEFAULT_LOSS_HINT_PERCENT,
         }
     }
 }

@@ -101,7 +101,7 @@ async fn follow(client: &ClientHandle, previous: &RoomView) -> Option<RoomId> {
             }
         };
         let listed = if invited.is_none() && snapshot.visibility == Visibility::Public {
-            client.list_rooms(None).await.ok().and_then(|rooms| {
+            client.list_rooms(Some(200)).await.ok().and_then(|rooms| {
                 rooms
                     .into_iter()
                     .find(|r| {

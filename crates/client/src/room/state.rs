@@ -23,7 +23,7 @@ pub struct RoomView {
 
 /// What applying one delta did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeltaOutcome {
+pub(crate) enum DeltaOutcome {
     /// At or below the current version: already contained, ignored.
     Stale,
     /// The next version: applied.
@@ -76,7 +76,7 @@ impl RoomView {
     }
 
     /// Applies the delta that brings the room to `version`.
-    pub fn apply(&mut self, version: u64, change: &RoomChange) -> DeltaOutcome {
+    pub(crate) fn apply(&mut self, version: u64, change: &RoomChange) -> DeltaOutcome {
         let current = self.snapshot.version;
         if version <= current {
             return DeltaOutcome::Stale;

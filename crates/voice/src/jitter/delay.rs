@@ -61,6 +61,10 @@ pub(super) struct DelayEstimator {
     /// Absolute number (arrival / BUCKET_NS) of the newest bucket.
     newest: Option<i64>,
     base: i64,
+    /// The largest and second largest bucket maxima (raw transits), and which bucket
+    /// holds the largest: with the base, that gives the required delay.
+    top: (i64, i64),
+    top_bucket: usize,
     required: i64,
     target: i64,
     min_target: i64,
@@ -77,6 +81,8 @@ impl DelayEstimator {
             buckets: [Bucket::EMPTY; BUCKETS],
             newest: None,
             base: 0,
+            top: (i64::MIN, i64::MIN),
+            top_bucket: 0,
             required: 0,
             target: min_target,
             min_target,
@@ -100,7 +106,17 @@ impl DelayEstimator {
         }
         self.last_transit = Some(transit);
 
-        let bucket = arrival.div_euclid(BUCKET_NS);
+        // Most arrivals land in the newest bucket: spare the division for them.
+        let bucket = match self.newest {
+            Some(newest)
+                if arrival >= newest * BUCKET_NS && arrival - newest * BUCKET_NS < BUCKET_NS =>
+            {
+                newest
+            }
+            _ => arrival.div_euclid(BUCKET_NS),
+        };
+        // The first sample or a new bucket: recompute from scratch.
+        let mut rotated = self.newest.is_none();
         let newest = match self.newest {
             None => bucket,
             Some(newest) if bucket > newest => {
@@ -108,40 +124,56 @@ impl DelayEstimator {
                 for i in 0..stale {
                     self.buckets[slot(bucket - i)] = Bucket::EMPTY;
                 }
+                rotated = true;
                 bucket
             }
             Some(newest) => newest,
         };
         self.newest = Some(newest);
         if newest.saturating_sub(bucket) < BUCKETS as i64 {
-            let b = &mut self.buckets[slot(bucket)];
+            let index = slot(bucket);
+            let b = &mut self.buckets[index];
             b.min = b.min.min(transit);
             b.max = b.max.max(transit);
+            let max = b.max;
+            if rotated {
+                self.rescan();
+            } else {
+                // A sample only lowers the base and raises its own bucket's maximum:
+                // both can be folded in without looking at the other buckets.
+                self.base = self.base.min(transit);
+                if index == self.top_bucket || max > self.top.0 {
+                    if index != self.top_bucket {
+                        self.top.1 = self.top.0;
+                        self.top_bucket = index;
+                    }
+                    self.top.0 = max;
+                } else if max > self.top.1 {
+                    self.top.1 = max;
+                }
+            }
+            // Every peak is at least zero, and a missing second bucket counts as zero.
+            self.required = self.top.1.saturating_sub(self.base).max(0);
         }
-        self.recompute();
         self.update_target(arrival);
     }
 
-    fn recompute(&mut self) {
-        let mut base = i64::MAX;
-        for b in &self.buckets {
-            base = base.min(b.min);
-        }
-        // Second largest peak, a missing one counting as zero.
-        let (mut first, mut second) = (0i64, 0i64);
-        for b in self.buckets.iter().filter(|b| !b.is_empty()) {
-            let peak = b.max.saturating_sub(base);
-            if peak > first {
-                second = first;
-                first = peak;
-            } else if peak > second {
-                second = peak;
+    /// Recomputes the base and the two largest maxima from all buckets.
+    fn rescan(&mut self) {
+        self.base = i64::MAX;
+        self.top = (i64::MIN, i64::MIN);
+        for (index, b) in self.buckets.iter().enumerate() {
+            if b.is_empty() {
+                continue;
+            }
+            self.base = self.base.min(b.min);
+            if b.max > self.top.0 {
+                self.top = (b.max, self.top.0);
+                self.top_bucket = index;
+            } else if b.max > self.top.1 {
+                self.top.1 = b.max;
             }
         }
-        if base != i64::MAX {
-            self.base = base;
-        }
-        self.required = second;
     }
 
     fn update_target(&mut self, arrival: i64) {
@@ -248,6 +280,28 @@ mod tests {
         let mut e = DelayEstimator::new(20 * MS, 500 * MS);
         feed(&mut e, 0, 4000, |t| if t % 40 == 0 { 0 } else { 900 });
         assert_eq!(e.target(), 500 * MS);
+    }
+
+    proptest::proptest! {
+        /// The incremental update agrees with recomputing from all buckets, whatever
+        /// the order and spacing of arrivals.
+        #[test]
+        fn incremental_update_matches_a_rescan(
+            samples in proptest::collection::vec((-50i64..400, -200i64..900), 1..400),
+        ) {
+            let mut e = DelayEstimator::new(20 * MS, 500 * MS);
+            let mut arrival = 0;
+            for (step, transit) in samples {
+                arrival += step * MS;
+                e.observe(arrival, transit * MS);
+                let mut fresh = e.clone();
+                fresh.rescan();
+                proptest::prop_assert_eq!(e.base, fresh.base);
+                proptest::prop_assert_eq!(e.top, fresh.top);
+                proptest::prop_assert_eq!(e.required, fresh.top.1.saturating_sub(fresh.base).max(0));
+                proptest::prop_assert!(e.target >= 20 * MS && e.target <= 500 * MS);
+            }
+        }
     }
 
     #[test]
