@@ -36,4 +36,10 @@ pub trait AudioSink: Send {
 
     /// Interleaved channels per frame expected.
     fn channels(&self) -> u16;
+
+    /// Frames accepted by [`write`](Self::write) and not played yet, where the sink knows
+    /// (a device's queue): the latency it adds. `None` where it does not (a file).
+    fn queued_frames(&mut self) -> Option<usize> {
+        None
+    }
 }

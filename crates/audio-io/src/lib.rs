@@ -18,6 +18,9 @@
 //!   exactly the code a person's microphone goes through.
 //! - [`UiSounds`] plays short synthesised chimes (join, leave, hand raised, invited to
 //!   speak) through rodio, off the caller's thread.
+//! - [`MicTest`] runs a source through the voice engine (processing, Opus both ways, the
+//!   mixer) back to a sink after a short delay, with the level meter, so a person hears
+//!   themselves before joining a room.
 //!
 //! On Linux cpal talks to PulseAudio (or PipeWire's PulseAudio server) natively when one
 //! is running, which names every sink and source; without one it uses ALSA.
@@ -25,6 +28,7 @@
 mod device;
 mod error;
 mod io;
+mod mic_test;
 mod stream;
 mod ui_sounds;
 mod wav;
@@ -33,6 +37,7 @@ pub use cpal::SampleFormat;
 pub use device::{DeviceFormat, DeviceId, DeviceInfo, Direction, list_devices};
 pub use error::{DeviceError, WavError};
 pub use io::{AudioSink, AudioSource};
+pub use mic_test::{MicTest, MicTestConfig, MicTestError};
 pub use stream::{
     Capture, DeviceEvent, Playback, StreamFormat, StreamOptions, StreamState, StreamStatus,
     in_audio_callback,

@@ -193,9 +193,16 @@ fn fec_beats_plc() {
 fn no_fec_without_a_loss_hint() {
     // libopus only codes FEC while the expected loss is above 0 %.
     let signal = speech();
-    let mut encoder = Encoder::new(config(FrameDuration::Ms20)).unwrap();
+    let mut encoder = Encoder::new(EncoderConfig {
+        packet_loss_percent: 0,
+        ..config(FrameDuration::Ms20)
+    })
+    .unwrap();
     let packets = encode_all(&mut encoder, &signal);
     assert!(packets.iter().all(|p| !p.fec));
+    // The default hint is where FEC is on: the same speech now carries it.
+    let mut encoder = Encoder::new(config(FrameDuration::Ms20)).unwrap();
+    assert!(encode_all(&mut encoder, &signal).iter().any(|p| p.fec));
     let r = fec_vs_plc(FrameDuration::Ms20, 0);
     assert_eq!(
         r.fec_snr_db, r.plc_snr_db,

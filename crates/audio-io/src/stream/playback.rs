@@ -123,4 +123,9 @@ impl AudioSink for Playback {
     fn channels(&self) -> u16 {
         Playback::channels(self)
     }
+
+    fn queued_frames(&mut self) -> Option<usize> {
+        let queued = Playback::queued(self);
+        Some(queued / usize::from(self.format.channels))
+    }
 }
