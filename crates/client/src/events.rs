@@ -130,15 +130,6 @@ pub enum ClientEvent {
         /// Why.
         reason: EndReason,
     },
-    /// After a server restart forgot the room, it was opened again under a new id (see
-    /// the `recovery` notes in the crate docs); a `RoomState` snapshot of the new room
-    /// follows.
-    RoomReopened {
-        /// The id before the restart.
-        previous: RoomId,
-        /// The id now.
-        room: RoomId,
-    },
     /// A new device asks to join this account: show the key, approve with
     /// [`ClientHandle::approve_device`](crate::ClientHandle::approve_device).
     DeviceLinkRequested {

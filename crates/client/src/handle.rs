@@ -12,7 +12,7 @@ use bytes::Bytes;
 use salon_proto::auth::Purpose;
 use salon_proto::frame::FrameHeader;
 use salon_proto::limits::MAX_FRAME_PAYLOAD;
-use salon_proto::{ClientRequest, Handle, PublicKey, Reply, RoomId, StreamId};
+use salon_proto::{ClientRequest, Handle, PublicKey, Reply, StreamId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::audio::AudioFrames;
@@ -54,14 +54,7 @@ impl Client {
             None => 0,
         };
         let (commands, receiver) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared::new(
-            url,
-            config,
-            key,
-            store,
-            account,
-            commands.downgrade(),
-        ));
+        let shared = Arc::new(Shared::new(url, config, key, store, account));
         shared.set_state(ConnectionState::Connecting);
         let live = connection::establish(&shared).await?;
         if let Some(account) = live_account(&live) {
@@ -92,17 +85,6 @@ pub struct ClientHandle {
 }
 
 impl ClientHandle {
-    pub(crate) fn from_parts(
-        shared: Arc<Shared>,
-        commands: mpsc::UnboundedSender<Command>,
-    ) -> Self {
-        Self { shared, commands }
-    }
-
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.shared
-    }
-
     /// The server's WebSocket URL.
     pub fn server_url(&self) -> &str {
         &self.shared.url
@@ -257,17 +239,6 @@ impl ClientHandle {
                 reply: format!("{other:?}"),
             }),
         }
-    }
-
-    /// Joins `room` in place of `previous` (room recovery after a server restart).
-    pub(crate) async fn rejoin_as(&self, room: RoomId, previous: RoomView) -> Result<Reply> {
-        let (reply, answer) = oneshot::channel();
-        let command = Command::Rejoin {
-            room,
-            previous,
-            reply,
-        };
-        self.call(command, answer).await
     }
 
     /// Queues one encoded audio frame (13-byte header with stream id 0, then the

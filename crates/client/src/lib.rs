@@ -7,8 +7,9 @@
 //!   the server's nonce. [`ClientHandle::register`] creates the account the first time.
 //! - The connection task keeps it alive: when it drops it retries with exponential
 //!   backoff and jitter ([`Backoff`]), logs in again, rejoins the room and resumes MLS
-//!   delivery after the last acknowledged message, reporting [`ConnectionState`]s. After a
-//!   server restart that forgot the room, the room is reopened (see `room::recovery`).
+//!   delivery after the last acknowledged message, reporting [`ConnectionState`]s. The
+//!   server keeps rooms across its restarts, so the client rejoins the same room id;
+//!   a room the server no longer knows has ended ([`ClientEvent::RoomEnded`]).
 //! - The room is followed from snapshot and deltas ([`RoomView`]); a typed method exists
 //!   for every request of the protocol.
 //! - The UI gets one typed stream of [`ClientEvent`]s.

@@ -9,10 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 
 use crate::audio::{DropOldest, IncomingFrame};
-use crate::connection::Command;
 use crate::keys::DeviceKey;
 use crate::room::RoomView;
 use crate::store::{Account, LocalStore};
@@ -45,9 +44,6 @@ pub(crate) struct Shared {
     /// Whether this client's audio is forwarded now ([`RoomView::may_speak`]), kept
     /// with every change to the room so the encoder thread reads one atomic per frame.
     speaking: AtomicBool,
-    /// For background tasks (room recovery) that make requests like the handle does,
-    /// without keeping the client alive once every handle is gone.
-    pub(crate) commands: mpsc::WeakUnboundedSender<Command>,
 }
 
 impl Shared {
@@ -57,7 +53,6 @@ impl Shared {
         key: DeviceKey,
         store: LocalStore,
         account: Option<Account>,
-        commands: mpsc::WeakUnboundedSender<Command>,
     ) -> Self {
         let audio_out = Arc::new(DropOldest::new(config.audio_send_queue));
         Self {
@@ -73,7 +68,6 @@ impl Shared {
             audio_in: Mutex::new(None),
             audio_open: AtomicBool::new(false),
             speaking: AtomicBool::new(false),
-            commands,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The server dies mid-room and comes back on the same port with the same data:
-//! both clients must reconnect by themselves, log in again, be back in the room, and
+//! both clients must reconnect by themselves, log in again, be back in the same room
+//! (the server keeps rooms across restarts: same id, the host seat kept), and
 //! the listener must hear the speaker again within two seconds of the server being
 //! back. Also a graceful restart, where the clients honour the server's
 //! `reconnect_after_ms` hint, and a dropped connection where the room survives.
@@ -9,6 +10,7 @@ mod support;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use salon_client::proto::RoomId;
 use salon_client::proto::room::{Role, Visibility};
 use salon_client::{AudioFrames, ClientEvent, ClientHandle, ConnectionState};
 use salon_server::Server;
@@ -79,11 +81,17 @@ async fn room_with_audio(
     (host, listener, host_profile, listener_profile)
 }
 
-/// Checks that both are in one room again, the host hosting, the listener listening.
-fn check_back_in_the_room(host: &ClientHandle, listener: &ClientHandle) {
+/// Checks that both are back in `room` (the same id as before), the host hosting, the
+/// listener listening.
+fn check_back_in_the_room(host: &ClientHandle, listener: &ClientHandle, room: RoomId) {
     let host_view = host.room().expect("the host is in a room");
     let listener_view = listener.room().expect("the listener is in a room");
-    assert_eq!(host_view.room(), listener_view.room(), "the same room");
+    assert_eq!(host_view.room(), room, "the host is back in the same room");
+    assert_eq!(
+        listener_view.room(),
+        room,
+        "the listener is back in the same room"
+    );
     assert_eq!(host_view.my_role(), Some(Role::Host));
     assert_eq!(listener_view.my_role(), Some(Role::Listener));
     assert!(host.may_speak());
@@ -96,6 +104,7 @@ async fn a_killed_server_comes_back_and_audio_resumes() {
     let server = ServerProcess::spawn(data.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
     let addr = server.addr;
     let (host, listener, _hp, _lp) = room_with_audio(&server.url).await;
+    let room = host.room().unwrap().room();
     let accounts = (host.account(), listener.account());
     let mut audio = listener.audio_frames();
     let _talker = Talker::start(host.clone());
@@ -120,7 +129,7 @@ async fn a_killed_server_comes_back_and_audio_resumes() {
         took <= BACK_WITHIN,
         "audio resumed {took:?} after the server came back (promised {BACK_WITHIN:?})"
     );
-    check_back_in_the_room(&host, &listener);
+    check_back_in_the_room(&host, &listener, room);
     assert_eq!(
         (host.account(), listener.account()),
         accounts,
@@ -152,6 +161,7 @@ async fn a_graceful_restart_honours_the_hint_and_audio_resumes() {
     .unwrap();
     let addr = server.local_addr();
     let (host, listener, _hp, _lp) = room_with_audio(&server.ws_url()).await;
+    let room = host.room().unwrap().room();
     let mut audio = listener.audio_frames();
     let _talker = Talker::start(host.clone());
     next_frame_within(&mut audio, TIMEOUT)
@@ -186,7 +196,7 @@ async fn a_graceful_restart_honours_the_hint_and_audio_resumes() {
         took <= Duration::from_millis(2400) + BACK_WITHIN,
         "{took:?}"
     );
-    check_back_in_the_room(&host, &listener);
+    check_back_in_the_room(&host, &listener, room);
     server.shutdown().await;
 }
 
@@ -196,6 +206,7 @@ async fn a_muted_host_comes_back_muted() {
     let server = ServerProcess::spawn(data.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
     let addr = server.addr;
     let (host, listener, _hp, _lp) = room_with_audio(&server.url).await;
+    let room = host.room().unwrap().room();
     let mut audio = listener.audio_frames();
     host.set_muted(true).await.unwrap();
     assert!(!host.may_speak());
@@ -207,9 +218,9 @@ async fn a_muted_host_comes_back_muted() {
 
     server.kill9();
     let server = ServerProcess::spawn(data.path(), addr);
-    eventually("both back in the reopened room", || {
-        host.room()
-            .is_some_and(|h| listener.room().is_some_and(|l| l.room() == h.room()))
+    eventually("both back in the same room", || {
+        host.room().is_some_and(|h| h.room() == room)
+            && listener.room().is_some_and(|l| l.room() == room)
     })
     .await;
     assert!(!host.may_speak(), "never unmuted by a reconnect");
@@ -264,11 +275,6 @@ async fn a_dropped_connection_rejoins_the_same_room() {
     let took = heard.saturating_duration_since(cut);
     assert!(took <= BACK_WITHIN, "audio resumed {took:?} after the drop");
     // The server kept the room: the same id, the host seat waited for its holder.
-    check_back_in_the_room(&host, &listener);
-    assert_eq!(
-        listener.room().unwrap().room(),
-        room,
-        "rejoined, not reopened"
-    );
+    check_back_in_the_room(&host, &listener, room);
     server.shutdown().await;
 }

@@ -20,7 +20,7 @@ use crate::config::ServerConfig;
 use crate::limiter::TokenBucket;
 use crate::metrics::{Metrics, bump};
 use crate::outbox::Outbox;
-use crate::rooms::{Deliveries, Rooms, RoomsConfig, Target};
+use crate::rooms::{Deliveries, RoomRecord, Rooms, RoomsConfig, Target};
 use crate::store::Store;
 
 /// One logged-in connection.
@@ -75,6 +75,9 @@ pub(crate) struct Hub {
     wires: RwLock<HashMap<RoomId, Arc<RoomWire>>>,
     lookups: Mutex<HashMap<UserId, TokenBucket>>,
     shutting_down: AtomicBool,
+    /// What the store holds for each live room. An async mutex held across the write,
+    /// so records reach the store in the order the rooms produced them.
+    persisted: tokio::sync::Mutex<HashMap<RoomId, RoomRecord>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -99,6 +102,58 @@ impl Hub {
             wires: RwLock::default(),
             lookups: Mutex::default(),
             shutting_down: AtomicBool::new(false),
+            persisted: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// Brings back the rooms the store kept from before a restart (before serving).
+    pub(crate) fn restore_rooms(&mut self, records: Vec<RoomRecord>) {
+        let now = Instant::now();
+        let rooms = self.rooms.get_mut().unwrap_or_else(|e| e.into_inner());
+        let persisted = self.persisted.get_mut();
+        for record in records {
+            let room = record.room;
+            match rooms.restore(record.clone(), now) {
+                Ok(()) => {
+                    persisted.insert(room, record);
+                }
+                Err(err) => tracing::warn!(%room, %err, "cannot restore a stored room"),
+            }
+        }
+    }
+
+    /// Brings the store in line with these rooms: saves the ones that changed in what
+    /// outlives a restart, forgets the ones that ended. Failures are logged; the next
+    /// change retries. Does nothing while shutting down, so the rooms a graceful
+    /// shutdown ended come back after the restart.
+    pub(crate) async fn persist_rooms(&self, rooms: &[RoomId]) {
+        if rooms.is_empty() || self.shutting_down() {
+            return;
+        }
+        let mut persisted = self.persisted.lock().await;
+        for &room in rooms {
+            if self.shutting_down() {
+                return;
+            }
+            let record = self.rooms().record(room);
+            match record {
+                Some(record) if persisted.get(&room) != Some(&record) => {
+                    match self.store.save_room(&record).await {
+                        Ok(()) => {
+                            persisted.insert(room, record);
+                        }
+                        Err(err) => tracing::error!(%room, %err, "cannot store a room"),
+                    }
+                }
+                Some(_) => {}
+                None if persisted.contains_key(&room) => match self.store.forget_room(room).await {
+                    Ok(()) => {
+                        persisted.remove(&room);
+                    }
+                    Err(err) => tracing::error!(%room, %err, "cannot forget a room"),
+                },
+                None => {}
+            }
         }
     }
 
@@ -320,24 +375,19 @@ impl Hub {
         }
     }
 
-    /// Ends rooms whose stage stayed empty; called about once a second.
-    pub(crate) fn tick(&self) {
+    /// Ends rooms whose stage stayed empty; called about once a second. Answers the
+    /// rooms it ended, for [`Self::persist_rooms`].
+    pub(crate) fn tick(&self) -> Vec<RoomId> {
         let ended: Vec<RoomId> = {
             let mut rooms = self.rooms();
-            let deliveries = rooms.tick(Instant::now());
-            let ended = deliveries
-                .iter()
-                .filter_map(|(_, event)| match event {
-                    Event::RoomEnded { room, .. } => Some(*room),
-                    _ => None,
-                })
-                .collect();
+            let (ended, deliveries) = rooms.end_due(Instant::now());
             self.deliver_with(&rooms, deliveries);
             ended
         };
-        for room in ended {
-            self.sync_wire(room);
+        for room in &ended {
+            self.sync_wire(*room);
         }
+        ended
     }
 
     /// Takes one profile lookup from `user`'s bucket.

@@ -4,7 +4,7 @@
 //! One process serves accounts (handles and device keys, never phone numbers), live
 //! stage rooms, audio fan-out and the MLS delivery service over one WebSocket per
 //! client. Durable state is in SQLite ([`store`]); live rooms are in memory
-//! ([`rooms`]); [`hub`] routes events and audio between connections ([`session`]).
+//! ([`rooms`]), and what of them outlives a restart is stored too; [`hub`] routes events and audio between connections ([`session`]).
 
 pub mod config;
 mod http;
@@ -110,7 +110,10 @@ impl Server {
             addr: config.listen,
             source,
         })?;
-        let hub = Arc::new(Hub::new(config, store));
+        let stored_rooms = store.rooms().await?;
+        let mut hub = Hub::new(config, store);
+        hub.restore_rooms(stored_rooms);
+        let hub = Arc::new(hub);
         let (stop, mut stopped) = watch::channel(false);
 
         let ticker_hub = hub.clone();
@@ -124,7 +127,8 @@ impl Server {
                         ticker_hub.publish_levels();
                         rounds += 1;
                         if rounds.is_multiple_of(5) {
-                            ticker_hub.tick();
+                            let ended = ticker_hub.tick();
+                            ticker_hub.persist_rooms(&ended).await;
                         }
                     }
                     _ = ticker_stop.changed() => break,

@@ -4,9 +4,9 @@
 //!
 //! Both engines run the very same queries through sqlx's `Any` driver: the SQL here is
 //! the common subset (`$n` parameters, `RETURNING`, `ON CONFLICT`), and only the schema
-//! differs, one migration set per engine. Live room state is deliberately not here:
-//! rooms exist only while people are in them and live in memory ([`crate::rooms`]).
-//! What is here must survive a crash: a message is acknowledged to its sender only after
+//! differs, one migration set per engine. Live rooms run in memory ([`crate::rooms`]);
+//! what of them must outlive a restart (title, visibility, host seat, invitations,
+//! bans: a [`RoomRecord`]) is kept here, never who is present. What is here must survive a crash: a message is acknowledged to its sender only after
 //! its transaction commits, and SQLite runs in WAL mode so a `kill -9` loses nothing
 //! that was acknowledged. Every transaction that writes starts with a write, so
 //! concurrent SQLite writers queue on the lock instead of failing on a stale snapshot,
@@ -15,10 +15,13 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use salon_proto::mls::{DeviceKeyPackage, MlsDelivery, MlsKind};
-use salon_proto::{Blob, DeviceId, DeviceInfo, Handle, MessageId, PublicKey, UserId};
+use salon_proto::room::Visibility;
+use salon_proto::{Blob, DeviceId, DeviceInfo, Handle, MessageId, PublicKey, RoomId, UserId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor as _, Row};
+
+use crate::rooms::RoomRecord;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -115,6 +118,56 @@ fn kind_from(name: &str) -> MlsKind {
         "welcome" => MlsKind::Welcome,
         _ => MlsKind::Application,
     }
+}
+
+fn visibility_name(visibility: Visibility) -> &'static str {
+    match visibility {
+        Visibility::Public => "public",
+        Visibility::Unlisted => "unlisted",
+        Visibility::Private => "private",
+    }
+}
+
+fn decode_error(
+    column: &str,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.into(),
+        source: source.into(),
+    }
+}
+
+fn users_from(row: &AnyRow, column: &str) -> Result<Vec<UserId>, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| decode_error(column, e))
+}
+
+fn room_from(row: &AnyRow) -> Result<RoomRecord, sqlx::Error> {
+    let visibility: String = row.try_get("visibility")?;
+    let visibility = match visibility.as_str() {
+        "public" => Visibility::Public,
+        "unlisted" => Visibility::Unlisted,
+        "private" => Visibility::Private,
+        other => {
+            return Err(decode_error(
+                "visibility",
+                format!("unknown visibility {other:?}"),
+            ));
+        }
+    };
+    Ok(RoomRecord {
+        room: id16(row, "id", RoomId::from_bytes)?,
+        host: id16(row, "host", UserId::from_bytes)?,
+        title: row.try_get("title")?,
+        visibility,
+        invited: users_from(row, "invited")?,
+        banned: users_from(row, "banned")?,
+    })
+}
+
+fn users_json(users: &[UserId]) -> String {
+    serde_json::to_string(users).unwrap_or_else(|_| "[]".to_owned())
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
@@ -696,5 +749,48 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    /// Stores what of a live room must survive a restart, replacing what was stored.
+    pub async fn save_room(&self, record: &RoomRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO rooms (id, host, title, visibility, invited, banned, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (id) DO UPDATE SET host = excluded.host, title = excluded.title, \
+             visibility = excluded.visibility, invited = excluded.invited, \
+             banned = excluded.banned, updated_ms = excluded.updated_ms",
+        )
+        .bind(&record.room.as_bytes()[..])
+        .bind(&record.host.as_bytes()[..])
+        .bind(record.title.as_str())
+        .bind(visibility_name(record.visibility))
+        .bind(users_json(&record.invited))
+        .bind(users_json(&record.banned))
+        .bind(now_ms() as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets a room that ended.
+    pub async fn forget_room(&self, room: RoomId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM rooms WHERE id = $1")
+            .bind(&room.as_bytes()[..])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every stored room, oldest change first.
+    pub async fn rooms(&self) -> Result<Vec<RoomRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, host, title, visibility, invited, banned FROM rooms ORDER BY updated_ms, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(room_from)
+            .collect::<Result<Vec<_>, sqlx::Error>>()?)
     }
 }

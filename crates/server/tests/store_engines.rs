@@ -12,7 +12,11 @@ mod support;
 use std::sync::Arc;
 
 use salon_proto::mls::MlsKind;
-use salon_proto::{Blob, ClientRequest, DeviceId, Handle, MessageId, PublicKey, Reply, UserId};
+use salon_proto::room::Visibility;
+use salon_proto::{
+    Blob, ClientRequest, DeviceId, Handle, MessageId, PublicKey, Reply, RoomId, UserId,
+};
+use salon_server::rooms::RoomRecord;
 use salon_server::store::{Outgoing, Store, StoreError};
 use sqlx::Connection as _;
 use support::Client;
@@ -324,6 +328,48 @@ async fn concurrent_commits_have_one_winner(store: Store) {
     assert_eq!((won, lost), (1, 7));
 }
 
+async fn rooms_are_saved_replaced_and_forgotten(store: Store) {
+    assert_eq!(store.rooms().await.unwrap(), []);
+    let mut users: Vec<UserId> = (0..3).map(|_| UserId::from_bytes(id16())).collect();
+    users.sort();
+    let mut private = RoomRecord {
+        room: RoomId::from_bytes(id16()),
+        host: users[0],
+        title: "Late night – ünïcode".into(),
+        visibility: Visibility::Private,
+        invited: vec![users[1], users[2]],
+        banned: vec![],
+    };
+    let public = RoomRecord {
+        room: RoomId::from_bytes(id16()),
+        host: users[2],
+        title: "Hallway".into(),
+        visibility: Visibility::Public,
+        invited: vec![],
+        banned: vec![users[0]],
+    };
+    store.save_room(&private).await.unwrap();
+    store.save_room(&public).await.unwrap();
+    let mut stored = store.rooms().await.unwrap();
+    stored.sort_by_key(|record| record.room);
+    let mut expected = vec![private.clone(), public.clone()];
+    expected.sort_by_key(|record| record.room);
+    assert_eq!(stored, expected);
+
+    // Saving again replaces: a new host, a ban.
+    private.host = users[1];
+    private.banned = vec![users[2]];
+    private.visibility = Visibility::Unlisted;
+    store.save_room(&private).await.unwrap();
+    let stored = store.rooms().await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(stored.contains(&private));
+
+    store.forget_room(public.room).await.unwrap();
+    store.forget_room(public.room).await.unwrap();
+    assert_eq!(store.rooms().await.unwrap(), [private]);
+}
+
 macro_rules! on_both_engines {
     ($($suite:ident),* $(,)?) => {
         mod sqlite_engine {
@@ -351,6 +397,7 @@ on_both_engines!(
     key_packages_are_handed_out_once,
     mailboxes_order_and_keep,
     concurrent_commits_have_one_winner,
+    rooms_are_saved_replaced_and_forgotten,
 );
 
 /// The whole server on PostgreSQL: what a client sent survives a restart.

@@ -24,13 +24,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use salon_proto::auth::Purpose;
-use salon_proto::{ClientRequest, ErrorCode, Handle, Nonce, Reply, RoomId, close};
+use salon_proto::{ClientRequest, ErrorCode, Handle, Nonce, Reply, close};
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use mls::MlsInbox;
 pub(crate) use transport::normalize_url;
 
-use crate::room::RoomView;
 use crate::shared::Shared;
 use crate::store::Account;
 use crate::{ClientError, ConnectionState, OfflineReason, Result};
@@ -57,13 +56,6 @@ pub(crate) enum Command {
         invite: Option<String>,
         reply: oneshot::Sender<Result<Reply>>,
     },
-    /// Join `room`, which replaces `previous` after a server restart, restoring this
-    /// client's own mute and hand from `previous` (room recovery).
-    Rejoin {
-        room: RoomId,
-        previous: RoomView,
-        reply: oneshot::Sender<Result<Reply>>,
-    },
     /// Close the connection and stop.
     Shutdown { done: oneshot::Sender<()> },
 }
@@ -72,9 +64,7 @@ impl Command {
     /// Answers the command with `err` (no session to carry it out).
     fn refuse(self, err: impl FnOnce() -> ClientError) {
         match self {
-            Command::Request { reply, .. }
-            | Command::Login { reply, .. }
-            | Command::Rejoin { reply, .. } => {
+            Command::Request { reply, .. } | Command::Login { reply, .. } => {
                 let _ = reply.send(Err(err()));
             }
             Command::Shutdown { done } => {

@@ -1,7 +1,6 @@
-//! The room this client is in: its state ([`state`]) and how the client gets back into
-//! it after the server forgot it ([`recovery`]).
+//! The room this client is in: its state ([`state`]), followed from a snapshot and
+//! deltas.
 
-pub(crate) mod recovery;
 mod state;
 
 pub(crate) use state::DeltaOutcome;

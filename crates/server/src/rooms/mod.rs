@@ -101,6 +101,24 @@ pub enum Target {
     Moderators(RoomId),
 }
 
+/// What of a room outlives a server restart: everything but who is present. The
+/// server stores one per live room and [`Rooms::restore`]s them when it starts again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    /// The room.
+    pub room: RoomId,
+    /// Who holds the host seat now (present or not).
+    pub host: UserId,
+    /// The title, trimmed.
+    pub title: String,
+    /// Who can find and enter it.
+    pub visibility: Visibility,
+    /// Invited into the (private) room, sorted.
+    pub invited: Vec<UserId>,
+    /// Banned from the room, sorted.
+    pub banned: Vec<UserId>,
+}
+
 /// Events to send, in order.
 pub type Deliveries = Vec<(Target, Event)>;
 
@@ -154,6 +172,38 @@ impl Rooms {
         let room = Room::new(id, title.to_owned(), visibility, host, self.created, now);
         self.rooms.insert(id, room);
         Ok(())
+    }
+
+    /// Brings back a room from its [`RoomRecord`] (after a server restart): like
+    /// [`create`](Self::create) with the seat holder as host, plus the invited and the
+    /// banned. Nobody is present and the stage is empty, so the room ends after the
+    /// grace period unless someone gets on stage.
+    ///
+    /// Refusals: as for [`create`](Self::create).
+    pub fn restore(&mut self, record: RoomRecord, now: Instant) -> Result<(), ErrorBody> {
+        let RoomRecord {
+            room,
+            host,
+            title,
+            visibility,
+            invited,
+            banned,
+        } = record;
+        self.create(room, host, &title, visibility, now)?;
+        if let Some(state) = self.rooms.get_mut(&room) {
+            for user in invited {
+                state.invite(user);
+            }
+            for user in banned {
+                state.ban(user);
+            }
+        }
+        Ok(())
+    }
+
+    /// What of a live room must survive a restart, or `None` for an unknown room.
+    pub fn record(&self, room: RoomId) -> Option<RoomRecord> {
+        self.rooms.get(&room).map(Room::record)
     }
 
     /// Public rooms, busiest (most members) first, at most `limit`. Unlisted and private
@@ -247,6 +297,12 @@ impl Rooms {
     /// Ends every room whose stage has been empty for at least the grace period, telling
     /// their members `room_ended` with [`EndReason::StageEmpty`].
     pub fn tick(&mut self, now: Instant) -> Deliveries {
+        self.end_due(now).1
+    }
+
+    /// [`tick`](Self::tick), also answering which rooms ended (in the order they did),
+    /// including those nobody was in and so nobody was told about.
+    pub fn end_due(&mut self, now: Instant) -> (Vec<RoomId>, Deliveries) {
         let grace = self.config.stage_grace;
         let mut due: Vec<(u64, RoomId)> = self
             .rooms
@@ -258,9 +314,12 @@ impl Rooms {
             .map(|room| (room.created(), room.id()))
             .collect();
         due.sort_unstable();
-        due.into_iter()
-            .flat_map(|(_, id)| self.end_room(id, EndReason::StageEmpty))
-            .collect()
+        let ended: Vec<RoomId> = due.into_iter().map(|(_, id)| id).collect();
+        let deliveries = ended
+            .iter()
+            .flat_map(|id| self.end_room(*id, EndReason::StageEmpty))
+            .collect();
+        (ended, deliveries)
     }
 
     /// Ends every room for a server shutdown ([`EndReason::ServerShutdown`]).

@@ -193,6 +193,22 @@ impl Room {
         self.invited.insert(user);
     }
 
+    /// What of this room survives a restart.
+    pub(super) fn record(&self) -> super::RoomRecord {
+        let mut invited: Vec<UserId> = self.invited.iter().copied().collect();
+        invited.sort_unstable();
+        let mut banned: Vec<UserId> = self.banned.iter().copied().collect();
+        banned.sort_unstable();
+        super::RoomRecord {
+            room: self.id,
+            host: self.host,
+            title: self.title.clone(),
+            visibility: self.visibility,
+            invited,
+            banned,
+        }
+    }
+
     /// Keeps `user` out of this room from now on.
     pub(super) fn ban(&mut self, user: UserId) {
         self.banned.insert(user);

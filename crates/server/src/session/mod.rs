@@ -179,6 +179,8 @@ pub(crate) async fn serve(hub: Arc<Hub>, socket: WebSocket) {
         }
     }
     session.leave_current_room();
+    let left = std::mem::take(&mut session.touched);
+    hub.persist_rooms(&left).await;
     let user = match &session.phase {
         Phase::LoggedIn(peer) => Some(peer.user),
         _ => None,
@@ -226,9 +228,11 @@ impl Session {
                     Err(error) => self.refuse(Some(envelope.id), error),
                 }
                 self.hub.deliver(std::mem::take(&mut self.after_reply));
-                for room in std::mem::take(&mut self.touched) {
-                    self.hub.sync_wire(room);
+                let touched = std::mem::take(&mut self.touched);
+                for room in &touched {
+                    self.hub.sync_wire(*room);
                 }
+                self.hub.persist_rooms(&touched).await;
             }
             Err(err) => self.refuse(err.request_id(), err.to_error_body()),
         }

@@ -44,6 +44,8 @@ impl Session {
             }
         }
         self.hub.sync_wire(room);
+        // The host seat may have passed on: the caller persists the room.
+        self.touched.push(room);
     }
 
     /// Answers the room requests that are not stage actions.
@@ -54,6 +56,7 @@ impl Session {
                 let room = RoomId::from_bytes(random_16());
                 hub.rooms()
                     .create(room, peer.user, &title, visibility, Instant::now())?;
+                self.touched.push(room);
                 Ok(Reply::RoomCreated { room })
             }
             ClientRequest::ListRooms { limit } => {

@@ -68,12 +68,8 @@ enum Pending {
     Login {
         reply: oneshot::Sender<Result<Reply>>,
     },
-    /// Joining the room again after a reconnect (no `reply`), or joining the room that
-    /// replaced it after a server restart (`reply` answers the recovery task).
-    Rejoin {
-        previous: RoomView,
-        reply: Option<oneshot::Sender<Result<Reply>>>,
-    },
+    /// Joining the room again after a reconnect.
+    Rejoin { previous: RoomView },
     /// A fresh snapshot after a skipped delta version.
     Resync,
     /// Resuming MLS delivery.
@@ -193,13 +189,7 @@ impl<'a> Session<'a> {
             let request = ClientRequest::JoinRoom {
                 room: previous.room(),
             };
-            self.send(
-                request,
-                Pending::Rejoin {
-                    previous,
-                    reply: None,
-                },
-            );
+            self.send(request, Pending::Rejoin { previous });
         }
         self.fetch_mls(None);
     }
@@ -230,17 +220,11 @@ impl<'a> Session<'a> {
     fn fail_pending(&mut self, err: impl Fn() -> ClientError) {
         for (_, pending) in self.pending.drain() {
             match pending {
-                Pending::Caller { reply, .. }
-                | Pending::Login { reply }
-                | Pending::Rejoin {
-                    reply: Some(reply), ..
-                } => {
+                Pending::Caller { reply, .. } | Pending::Login { reply } => {
                     let _ = reply.send(Err(err()));
                 }
-                Pending::Rejoin { reply: None, .. }
-                | Pending::Resync
-                | Pending::MlsFetch
-                | Pending::Restore => {}
+                Pending::Rejoin { .. } | Pending::Resync | Pending::MlsFetch | Pending::Restore => {
+                }
             }
         }
     }
@@ -301,19 +285,6 @@ impl<'a> Session<'a> {
                     invite,
                 );
                 self.send(request, Pending::Login { reply });
-            }
-            Command::Rejoin {
-                room,
-                previous,
-                reply,
-            } => {
-                self.send(
-                    ClientRequest::JoinRoom { room },
-                    Pending::Rejoin {
-                        previous,
-                        reply: Some(reply),
-                    },
-                );
             }
             Command::Shutdown { done } => {
                 // Handled by the loop; never routed here.

@@ -39,10 +39,7 @@ impl Session<'_> {
                 };
                 let _ = tx.send(result);
             }
-            Pending::Rejoin {
-                previous,
-                reply: tx,
-            } => self.rejoined(previous, reply, tx),
+            Pending::Rejoin { previous } => self.rejoined(previous, reply),
             Pending::Resync => match reply {
                 Reply::Snapshot { snapshot } => self.resynced(snapshot),
                 Reply::Error(body) => {

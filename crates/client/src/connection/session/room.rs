@@ -1,17 +1,16 @@
 //! Following the room: entering it from a snapshot, applying deltas in version order
 //! (and asking for a fresh snapshot on a gap), rejoining after a reconnect with this
-//! client's own mute and hand restored, and handing a room the server forgot to
-//! [`recovery`].
+//! client's own mute and hand restored. The server keeps rooms across its restarts, so
+//! a rejoin goes back into the same room id; a room it no longer knows has ended.
 
 use std::sync::Arc;
 
 use salon_proto::room::{EndReason, RoomChange, RoomSnapshot};
 use salon_proto::{ClientRequest, ErrorCode, Reply, RoomId, StreamId};
-use tokio::sync::oneshot;
 
 use super::{Pending, Session};
-use crate::room::{DeltaOutcome, RoomView, recovery};
-use crate::{ClientEvent, Result, RoomUpdate};
+use crate::room::{DeltaOutcome, RoomView};
+use crate::{ClientEvent, RoomUpdate};
 
 impl Session<'_> {
     /// Takes `view` as the room this client is in now.
@@ -49,39 +48,21 @@ impl Session<'_> {
         self.enter_room(view);
     }
 
-    /// The answer to joining the room again after a reconnect, or to joining the room
-    /// that replaced it (`caller` is then the recovery task, which handles failures).
-    pub(super) fn rejoined(
-        &mut self,
-        previous: RoomView,
-        reply: Reply,
-        caller: Option<oneshot::Sender<Result<Reply>>>,
-    ) {
-        if let Some(caller) = caller {
-            let answer = match &reply {
-                Reply::Error(body) => Err(body.clone().into()),
-                other => Ok(other.clone()),
-            };
-            if let Reply::Joined { snapshot, stream } = reply {
-                self.restore_into(&previous, snapshot, stream);
-            }
-            let _ = caller.send(answer);
-            return;
-        }
+    /// The answer to joining the room again after a reconnect.
+    pub(super) fn rejoined(&mut self, previous: RoomView, reply: Reply) {
         match reply {
             Reply::Joined { snapshot, stream } => self.restore_into(&previous, snapshot, stream),
-            Reply::Error(body)
-                if matches!(body.code, ErrorCode::RoomNotFound | ErrorCode::RoomEnded) =>
-            {
-                // The server no longer knows the room: it restarted (rooms live in its
-                // memory). Try to find or reopen it; see `room::recovery`.
-                self.leave_room_state();
-                recovery::start(self.shared, previous);
-            }
             Reply::Error(body) => {
                 let room = previous.room();
                 self.leave_room_state();
-                if body.code == ErrorCode::Banned {
+                if matches!(body.code, ErrorCode::RoomNotFound | ErrorCode::RoomEnded) {
+                    // The room ended while this client was away (the server keeps rooms
+                    // across its restarts, so it is not a restart that lost it).
+                    self.shared.emit(ClientEvent::RoomEnded {
+                        room,
+                        reason: EndReason::ServerShutdown,
+                    });
+                } else if body.code == ErrorCode::Banned {
                     self.shared
                         .emit(ClientEvent::RemovedFromRoom { room, banned: true });
                 } else {

@@ -402,3 +402,85 @@ fn one_person_in_several_rooms() {
     assert!(w.rooms.rooms_of(uid(HOST)).is_empty());
     assert_eq!(w.rooms.rooms_of(uid(BOB)).len(), 2);
 }
+
+#[test]
+fn a_record_round_trips_through_restore() {
+    let mut w = World::new();
+    let room = rid(1);
+    w.create(room, HOST, Visibility::Private);
+    w.join(room, HOST);
+    for n in [BOB, CAT, ANN] {
+        w.act(HOST, Action::InviteToRoom { room, user: uid(n) });
+    }
+    w.join(room, CAT);
+    w.act(
+        HOST,
+        Action::Ban {
+            room,
+            user: uid(CAT),
+        },
+    );
+    let record = w.rooms.record(room).expect("a live room has a record");
+    let mut invited = vec![uid(ANN), uid(BOB), uid(CAT)];
+    invited.sort();
+    assert_eq!(record.host, uid(HOST));
+    assert_eq!(record.title, "Room 1");
+    assert_eq!(record.visibility, Visibility::Private);
+    assert_eq!(record.invited, invited);
+    assert_eq!(record.banned, [uid(CAT)]);
+    assert_eq!(w.rooms.record(rid(9)), None);
+
+    // A new server brings it back, empty, with its stage empty.
+    let mut restored = World::new();
+    restored
+        .rooms
+        .restore(record.clone(), restored.now)
+        .unwrap();
+    restored.mirrors.insert(room, Default::default());
+    restored.check();
+    assert_eq!(restored.rooms.record(room), Some(record.clone()));
+    assert_eq!(restored.rooms.member_count(), 0);
+    assert_eq!(restored.version(room), 0);
+    assert_eq!(
+        restored
+            .rooms
+            .restore(record, restored.now)
+            .unwrap_err()
+            .code,
+        ErrorCode::Internal
+    );
+    restored.advance(GRACE);
+    restored.tick();
+    assert!(
+        !restored.rooms.exists(room),
+        "nobody came back to the stage"
+    );
+}
+
+#[test]
+fn a_restored_private_room_admits_the_invited_and_refuses_the_banned() {
+    let mut w = World::new();
+    let room = rid(2);
+    let record = RoomRecord {
+        room,
+        host: uid(MOD),
+        title: "Back again".into(),
+        visibility: Visibility::Private,
+        invited: vec![uid(BOB), uid(CAT)],
+        banned: vec![uid(CAT)],
+    };
+    w.rooms.restore(record, w.now).unwrap();
+    w.mirrors.insert(room, Default::default());
+    w.check();
+    assert_eq!(w.join_code(room, DAN), ErrorCode::RoomNotFound);
+    assert_eq!(w.join_code(room, CAT), ErrorCode::Banned);
+    w.join(room, BOB);
+    assert_eq!(w.member(room, BOB).role, Role::Listener);
+    // The seat holder comes back as host, on stage, and the room lives on.
+    w.join(room, MOD);
+    assert_eq!(w.member(room, MOD).role, Role::Host);
+    w.advance(GRACE + TINY);
+    w.tick();
+    assert!(w.rooms.exists(room));
+    assert_eq!(w.rooms.record(room).unwrap().host, uid(MOD));
+}

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use salon_proto::room::{Member, Role, RoomChange, RoomSnapshot, Visibility};
 use salon_proto::{ErrorBody, ErrorCode, Event, Handle, RoomId, StreamId, UserId};
 
-use super::{Action, Deliveries, Person, Rooms, RoomsConfig, Target};
+use super::{Action, Deliveries, Person, RoomRecord, Rooms, RoomsConfig, Target};
 
 const HOST: u16 = 1;
 const MOD: u16 = 2;
