@@ -21,7 +21,7 @@ pub(crate) fn bench() -> anyhow::Result<ExitCode> {
         let mut command = workspace::cargo();
         command
             .current_dir(workspace::root())
-            .args(["bench", "--package", package, "--"])
+            .args(["bench", "--package", package, "--benches", "--"])
             // Short runs: enough for stable medians of microsecond-scale work.
             .args(["--warm-up-time", "1", "--measurement-time", "3"]);
         cmd::run(&mut command)?;
