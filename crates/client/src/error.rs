@@ -115,6 +115,9 @@ pub enum ClientError {
     /// The client was shut down.
     #[error("the client has been shut down")]
     ShutDown,
+    /// The voice session could not start: the audio formats, Opus or a thread.
+    #[error("cannot start the voice session: {0}")]
+    Voice(String),
 }
 
 impl ClientError {

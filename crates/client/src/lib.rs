@@ -17,6 +17,12 @@
 //!   drops the oldest frame when behind, always after control messages) and
 //!   [`ClientHandle::audio_frames`] (decoded headers with the payload as `Bytes`), plus
 //!   [`ClientHandle::my_stream`] and [`ClientHandle::may_speak`].
+//! - [`VoiceSession`] runs the audio session on those hooks: an [`AudioSource`]
+//!   through capture processing and Opus into the room while allowed to speak, and the
+//!   room's streams through jitter buffers and the mixer into an [`AudioSink`].
+//!
+//! [`AudioSource`]: salon_audio_io::AudioSource
+//! [`AudioSink`]: salon_audio_io::AudioSink
 //!
 //! Message history and its encryption at rest (a key kept in the keyring) come with the
 //! end-to-end encryption layer; the local store holds no message content until then.
@@ -33,6 +39,7 @@ mod keys;
 mod room;
 mod shared;
 mod store;
+pub mod voice_session;
 
 pub use audio::{AudioFrames, IncomingFrame};
 pub use backoff::Backoff;
@@ -44,6 +51,7 @@ pub use handle::{Client, ClientHandle};
 pub use keys::DeviceKey;
 pub use room::RoomView;
 pub use store::{Account, DB_FILE, KnownServer, LocalStore, MAX_VOLUME_PERCENT};
+pub use voice_session::{VoiceConfig, VoiceSession, VoiceStats};
 
 /// The wire vocabulary this client speaks, re-exported for callers.
 pub use salon_proto as proto;
