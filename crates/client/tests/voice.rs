@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use salon_audio_io::{AudioSource, Pacing, WavSampleFormat, WavSink, WavSource};
 use salon_client::proto::room::Visibility;
 use salon_client::{VoiceConfig, VoiceSession};
+use salon_voice::analysis;
 use support::{TIMEOUT, eventually, registered, start_server};
 
 const RATE: u32 = 48_000;
@@ -28,33 +29,9 @@ fn read_wav(path: &Path) -> Vec<f32> {
     samples
 }
 
-/// Normalised cross-correlation of `a[i]` with `b[i + lag]` over their overlap.
-fn correlation(a: &[f32], b: &[f32], lag: usize) -> f32 {
-    let n = a.len().min(b.len().saturating_sub(lag));
-    let (a, b) = (&a[..n], &b[lag..lag + n]);
-    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
-    for (&x, &y) in a.iter().zip(b) {
-        ab += f64::from(x) * f64::from(y);
-        aa += f64::from(x) * f64::from(x);
-        bb += f64::from(y) * f64::from(y);
-    }
-    (ab / (aa * bb).sqrt().max(1e-12)) as f32
-}
-
-/// The lag (in samples, up to `max_lag`) at which `b` best matches `a`, and the
-/// correlation there: a coarse search on 8× decimated signals, then a fine one.
+/// The lag at which `b` best matches `a`, and the correlation there.
 fn best_lag(a: &[f32], b: &[f32], max_lag: usize) -> (usize, f32) {
-    const D: usize = 8;
-    let decimate = |x: &[f32]| -> Vec<f32> { x.chunks(D).map(|c| c.iter().sum()).collect() };
-    let (da, db) = (decimate(a), decimate(b));
-    let (coarse, _) = (0..=max_lag / D)
-        .map(|lag| (lag, correlation(&da, &db, lag)))
-        .max_by(|x, y| x.1.total_cmp(&y.1))
-        .unwrap();
-    ((coarse * D).saturating_sub(2 * D)..=coarse * D + 2 * D)
-        .map(|lag| (lag, correlation(a, b, lag)))
-        .max_by(|x, y| x.1.total_cmp(&y.1))
-        .unwrap()
+    analysis::best_lag(a, b, max_lag).expect("both signals have samples")
 }
 
 /// Per 500 ms segment of `a` with speech in it: the best lag within `around ± 200 ms`

@@ -12,6 +12,7 @@
 //! (per-person gain, soft limiter, device rate) → speakers. [`latency`] follows each
 //! frame's capture time through it.
 
+pub mod analysis;
 pub mod capture;
 pub mod codec;
 pub mod frame;
