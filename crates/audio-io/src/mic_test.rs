@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use salon_voice::capture::{CaptureConfig, CaptureError, CaptureProcessor, FrameInfo};
 use salon_voice::codec::{CodecError, Decoder, Encoder, EncoderConfig, MAX_PACKET_BYTES};
 use salon_voice::frame::{FrameDuration, SAMPLE_RATE};
-use salon_voice::latency::{LatencyMeter, LatencyReport, Stage};
+use salon_voice::latency::{CaptureClock, LatencyMeter, LatencyReport, Stage};
 use salon_voice::mixer::{Mixer, MixerError};
 
 use crate::io::{AudioSink, AudioSource};
@@ -142,7 +142,8 @@ impl MicTest {
             meter: Mutex::new(LatencyMeter::default()),
         });
         let engine = Engine {
-            clock: SourceClock::new(&*source),
+            clock: CaptureClock::new(source.sample_rate(), Instant::now()),
+            channels: source.channels(),
             read_buf: vec![0.0; read_chunk(&*source)],
             frame: vec![0.0; frame_len],
             packet: vec![0; MAX_PACKET_BYTES],
@@ -247,38 +248,6 @@ fn read_chunk(source: &dyn AudioSource) -> usize {
     (source.sample_rate() as usize / 100).max(1) * usize::from(source.channels())
 }
 
-/// Maps the capture processor's 48 kHz sample clock to instants on this machine.
-#[derive(Debug)]
-struct SourceClock {
-    rate: u32,
-    channels: u16,
-    /// Frames read from the source since the processor was made.
-    read: u64,
-    /// When the latest read returned.
-    last_read: Instant,
-}
-
-impl SourceClock {
-    fn new(source: &dyn AudioSource) -> Self {
-        Self {
-            rate: source.sample_rate(),
-            channels: source.channels(),
-            read: 0,
-            last_read: Instant::now(),
-        }
-    }
-
-    /// When the 48 kHz sample before `end` was captured: the latest read's time, less
-    /// the source frames read after it at the source's rate.
-    fn captured(&self, end: u64) -> Instant {
-        let end = (u128::from(end) * u128::from(self.rate) / u128::from(SAMPLE_RATE)) as u64;
-        let behind = self.read.saturating_sub(end) as f64 / f64::from(self.rate);
-        self.last_read
-            .checked_sub(Duration::from_secs_f64(behind))
-            .unwrap_or(self.last_read)
-    }
-}
-
 /// One decoded frame, in the delay line or on its way out.
 #[derive(Debug)]
 struct Slot {
@@ -317,7 +286,9 @@ struct Engine {
     decoder: Decoder,
     mixer: Mixer,
     shared: Arc<Shared>,
-    clock: SourceClock,
+    clock: CaptureClock,
+    /// The source's channel count the processor was made for.
+    channels: u16,
     read_buf: Vec<f32>,
     frame: Vec<f32>,
     packet: Vec<u8>,
@@ -345,9 +316,10 @@ impl Engine {
                 std::thread::sleep(POLL);
                 continue;
             }
-            self.clock.last_read = Instant::now();
-            self.follow_source_format();
-            self.clock.read += (got / usize::from(self.clock.channels)) as u64;
+            let now = Instant::now();
+            self.follow_source_format(now);
+            self.clock
+                .record_read((got / usize::from(self.channels)) as u64, now);
             self.processor.push(&self.read_buf[..got]);
             self.drain_processor();
             if got < self.read_buf.len() {
@@ -373,16 +345,16 @@ impl Engine {
     }
 
     /// A device that moved may come back with another format: start the processing over.
-    fn follow_source_format(&mut self) {
+    fn follow_source_format(&mut self, now: Instant) {
         let (rate, channels) = (self.source.sample_rate(), self.source.channels());
-        if (rate, channels) == (self.clock.rate, self.clock.channels) {
+        if (rate, channels) == (self.clock.rate(), self.channels) {
             return;
         }
         match new_processor(&*self.source, &self.config) {
             Ok(processor) => {
                 self.processor = processor;
-                self.clock = SourceClock::new(&*self.source);
-                self.clock.last_read = Instant::now();
+                self.clock = CaptureClock::new(rate, now);
+                self.channels = channels;
                 self.read_buf.resize(read_chunk(&*self.source), 0.0);
             }
             Err(error) => tracing::warn!(%error, "the mic test cannot follow the new input"),
@@ -483,11 +455,11 @@ impl Engine {
     /// The source ended: push what the processor and the delay still hold to the sink.
     fn flush(&mut self) {
         self.flushing = true;
-        let rate = u64::from(self.clock.rate);
+        let rate = u64::from(self.clock.rate());
         let tail = (self.processor.latency_samples() + self.frame.len()) as u64;
         let frames = (tail * rate).div_ceil(u64::from(SAMPLE_RATE)) as usize;
         self.processor
-            .push(&vec![0.0; frames * usize::from(self.clock.channels)]);
+            .push(&vec![0.0; frames * usize::from(self.channels)]);
         self.drain_processor();
         for _ in 0..self.line.len() {
             if self.stopping() {

@@ -36,7 +36,7 @@ use salon_voice::codec::{
 };
 use salon_voice::frame::{FrameDuration, SAMPLE_RATE};
 use salon_voice::jitter::{JitterConfig, Packet};
-use salon_voice::latency::{LatencyMeter, LatencyReport, Stage};
+use salon_voice::latency::{CaptureClock, LatencyMeter, LatencyReport, Stage};
 use salon_voice::mixer::Mixer;
 use salon_voice::stream::StreamReceiver;
 
@@ -231,28 +231,6 @@ impl Drop for VoiceSession {
     }
 }
 
-/// Maps the capture processor's 48 kHz sample clock to instants on this machine.
-#[derive(Debug)]
-struct SourceClock {
-    rate: u32,
-    /// Frames read from the source so far.
-    read: u64,
-    /// When the latest read returned.
-    last_read: Instant,
-}
-
-impl SourceClock {
-    /// When the 48 kHz sample before `end` was captured: the latest read's time, less
-    /// the source frames read after it at the source's rate.
-    fn captured(&self, end: u64) -> Instant {
-        let end = (u128::from(end) * u128::from(self.rate) / u128::from(SAMPLE_RATE)) as u64;
-        let behind = self.read.saturating_sub(end) as f64 / f64::from(self.rate);
-        self.last_read
-            .checked_sub(Duration::from_secs_f64(behind))
-            .unwrap_or(self.last_read)
-    }
-}
-
 /// The send thread's state.
 struct Sender {
     client: ClientHandle,
@@ -261,7 +239,7 @@ struct Sender {
     processor: CaptureProcessor,
     encoder: Encoder,
     shared: Arc<Shared>,
-    clock: SourceClock,
+    clock: CaptureClock,
     read_buf: Vec<f32>,
     frame: Vec<f32>,
     packet: Vec<u8>,
@@ -304,11 +282,7 @@ impl Sender {
             loss_hint: encoder.config().packet_loss_percent,
             encoder,
             shared,
-            clock: SourceClock {
-                rate,
-                read: 0,
-                last_read: Instant::now(),
-            },
+            clock: CaptureClock::new(rate, Instant::now()),
             read_buf: vec![0.0; chunk],
             frame: vec![0.0; config.frame.samples()],
             packet: vec![0; MAX_PACKET_BYTES],
@@ -330,8 +304,8 @@ impl Sender {
                 std::thread::sleep(POLL);
                 continue;
             }
-            self.clock.last_read = Instant::now();
-            self.clock.read += (got / usize::from(self.channels)) as u64;
+            self.clock
+                .record_read((got / usize::from(self.channels)) as u64, Instant::now());
             self.processor.push(&self.read_buf[..got]);
             self.drain_processor();
             if got < self.read_buf.len() {
@@ -343,7 +317,7 @@ impl Sender {
     /// The source ended: push the processor's tail out with silence.
     fn flush(&mut self) {
         self.flushing = true;
-        let rate = u64::from(self.clock.rate);
+        let rate = u64::from(self.clock.rate());
         let tail = (self.processor.latency_samples() + self.frame.len()) as u64;
         let frames = (tail * rate).div_ceil(u64::from(SAMPLE_RATE)) as usize;
         self.processor

@@ -17,6 +17,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::frame::SAMPLE_RATE;
+
 /// A stage of the audio path that a frame spends time in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stage {
@@ -301,5 +303,73 @@ mod tests {
         window.record(ms(7));
         assert_eq!(window.capacity(), 1);
         assert_eq!(window.summary().unwrap().p50, ms(7));
+    }
+}
+
+/// When each captured sample was heard by the microphone, from the read side of a
+/// source: the capture processor numbers its 48 kHz output samples from the start of
+/// the stream, and this clock maps such a position back to an instant, using the time
+/// of the latest read and how much of the source was read after that position.
+#[derive(Debug, Clone)]
+pub struct CaptureClock {
+    rate: u32,
+    /// Frames read from the source since the clock started.
+    read: u64,
+    /// When the latest read returned.
+    last_read: Instant,
+}
+
+impl CaptureClock {
+    /// A clock for a source at `rate` Hz, starting now.
+    pub fn new(rate: u32, now: Instant) -> Self {
+        Self {
+            rate: rate.max(1),
+            read: 0,
+            last_read: now,
+        }
+    }
+
+    /// The source's rate.
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// Notes that a read returned `frames` frames at `now`.
+    pub fn record_read(&mut self, frames: u64, now: Instant) {
+        self.read += frames;
+        self.last_read = now;
+    }
+
+    /// When the 48 kHz sample just before position `end` was captured: the latest read's
+    /// time, less the source frames read after it.
+    pub fn captured(&self, end: u64) -> Instant {
+        let end = (u128::from(end) * u128::from(self.rate) / u128::from(SAMPLE_RATE)) as u64;
+        let behind = self.read.saturating_sub(end) as f64 / f64::from(self.rate);
+        self.last_read
+            .checked_sub(Duration::from_secs_f64(behind))
+            .unwrap_or(self.last_read)
+    }
+}
+
+#[cfg(test)]
+mod capture_clock_tests {
+    use super::*;
+
+    #[test]
+    fn maps_positions_back_through_the_source_rate() {
+        let start = Instant::now();
+        let mut clock = CaptureClock::new(44_100, start);
+        let now = start + Duration::from_secs(1);
+        clock.record_read(44_100, now);
+        // The last sample read was captured just now; half a second of 48 kHz samples
+        // back is half a second earlier.
+        assert_eq!(clock.captured(48_000), now);
+        let back = now - clock.captured(24_000);
+        assert!(
+            back.abs_diff(Duration::from_millis(500)) < Duration::from_micros(1),
+            "{back:?}"
+        );
+        // Positions beyond what was read are "now", never in the future.
+        assert_eq!(clock.captured(96_000), now);
     }
 }
