@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyRoomState, handQueue, myHandPosition, reduceRoom, canModerate, onStage } from '../src/lib/room';
 import { member, room } from './fixtures';
+import type { UiEvent } from '../src/lib/types';
 
 describe('reduceRoom', () => {
   it('takes the full room from a room event, invitation included', () => {
@@ -36,12 +37,13 @@ describe('reduceRoom', () => {
   });
 
   it('ignores levels, invitations and my changes when not in a room', () => {
-    for (const event of [
+    const events: UiEvent[] = [
       { type: 'levels', levels: [{ userId: 'x', level: 1, speaking: true }] },
       { type: 'speak_invite' },
       { type: 'muted_changed', muted: true },
       { type: 'hand_changed', raised: true },
-    ] as const) {
+    ];
+    for (const event of events) {
       expect(reduceRoom(emptyRoomState, event)).toBe(emptyRoomState);
     }
   });

@@ -66,5 +66,13 @@ export function tn(base: string, count: number, params?: Record<string, string |
 export function formatTime(ms: number): string {
   const date = new Date(ms);
   if (Number.isNaN(date.getTime())) return '';
-  return new Intl.DateTimeFormat(state.lang, { hour: '2-digit', minute: '2-digit' }).format(date);
+  return new Intl.DateTimeFormat(state.lang, { hour: 'numeric', minute: '2-digit' }).format(date);
+}
+
+/** When something happened: the time today, else the day. */
+export function formatWhen(ms: number, now = Date.now()): string {
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) return '';
+  if (date.toDateString() === new Date(now).toDateString()) return formatTime(ms);
+  return new Intl.DateTimeFormat(state.lang, { month: 'short', day: 'numeric' }).format(date);
 }

@@ -28,13 +28,34 @@ export const CUES: Record<'disconnected' | 'reconnected', Tone[]> = {
 const VOLUME = 0.12;
 let context: AudioContext | null = null;
 
+/**
+ * Web views start audio only after a person interacted with the page, so the context is
+ * made (or resumed) on the first key press or click; a cue before that stays silent.
+ */
+export function armCues(target: EventTarget = globalThis): () => void {
+  const unlock = () => {
+    try {
+      const Ctor = globalThis.AudioContext;
+      if (!Ctor) return;
+      context ??= new Ctor();
+      if (context.state === 'suspended') void context.resume();
+    } catch {
+      // no audio on this platform
+    }
+  };
+  target.addEventListener('pointerdown', unlock, { once: true });
+  target.addEventListener('keydown', unlock, { once: true });
+  return () => {
+    target.removeEventListener('pointerdown', unlock);
+    target.removeEventListener('keydown', unlock);
+  };
+}
+
 /** Plays a cue; does nothing (and never throws) where audio is unavailable. */
 export function playCue(cue: keyof typeof CUES): void {
   try {
-    const Ctor = globalThis.AudioContext;
-    if (!Ctor) return;
-    context ??= new Ctor();
     const ctx = context;
+    if (!ctx || ctx.state !== 'running') return;
     const start = ctx.currentTime + 0.01;
     for (const tone of CUES[cue]) {
       const osc = ctx.createOscillator();
