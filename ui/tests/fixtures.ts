@@ -109,6 +109,8 @@ export function store(): AppStore {
 }
 
 /** Render options that give a component `app` as its store. */
-export function withApp(app: AppStore, props: Record<string, unknown> = {}) {
+export function withApp(app: AppStore): { props: Record<string, never>; context: Map<unknown, unknown> };
+export function withApp<P extends object>(app: AppStore, props: P): { props: P; context: Map<unknown, unknown> };
+export function withApp(app: AppStore, props: object = {}) {
   return { props, context: new Map<unknown, unknown>([[APP_CONTEXT, app]]) };
 }
