@@ -104,3 +104,26 @@ describe('conversations', () => {
     expect(screen.queryByTestId('dm-safety-changed')).toBeNull();
   });
 });
+
+describe('a shell without messages yet', () => {
+  beforeEach(() => resetApi());
+
+  it('says so on the Messages screen instead of raising an error at every start', async () => {
+    const app = store();
+    vi.mocked(api.dmList).mockRejectedValue({ code: 'unavailable', message: 'Messages are not available in this build.' });
+    await app.refreshConversations();
+    expect(app.toasts).toEqual([]);
+    app.view = 'messages';
+    render(Shell, withApp(app));
+    expect(screen.getByTestId('dm-unavailable')).toBeTruthy();
+    expect(screen.queryByTestId('dm-open-handle')).toBeNull();
+  });
+
+  it('still reports other failures', async () => {
+    const app = store();
+    vi.mocked(api.dmList).mockRejectedValue({ code: 'not_connected', message: 'offline' });
+    await app.refreshConversations();
+    expect(app.toasts).toHaveLength(1);
+    expect(app.dmsAvailable).toBe(true);
+  });
+});

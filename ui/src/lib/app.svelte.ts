@@ -27,7 +27,7 @@ import { emptyRoomState, reduceRoom, type RoomState } from './room';
 import { nextRings } from './levels';
 import { transitionSound, type ConnectionStatus } from './connection';
 import { appendMessage, applyMessage, markRead, sortConversations, sortMessages } from './dms';
-import { errorText } from './errors';
+import { CommandError, errorText } from './errors';
 import { playCue } from './sounds';
 import { preferredLang, setLang, t, type Lang } from './i18n.svelte';
 
@@ -57,6 +57,8 @@ export class AppStore {
   connection = $state<ConnectionStatus | null>(null);
 
   conversations = $state<Conversation[]>([]);
+  /** False when this build of the shell has no private messages yet (`unavailable`). */
+  dmsAvailable = $state(true);
   openConversation = $state<string | null>(null);
   messages = $state<Record<string, DmMessage[]>>({});
   /** Conversations whose safety number changed since it was last looked at. */
@@ -272,8 +274,14 @@ export class AppStore {
   // ---- conversations ----
 
   async refreshConversations(): Promise<void> {
-    const list = await this.run(api.dmList());
-    if (list) this.conversations = sortConversations(list);
+    try {
+      this.conversations = sortConversations(await api.dmList());
+      this.dmsAvailable = true;
+    } catch (err) {
+      // A build without messages says so once, on the Messages screen, not at every start.
+      if (CommandError.from(err).code === 'unavailable') this.dmsAvailable = false;
+      else this.toast(errorText(err));
+    }
   }
 
   async openConversationById(id: string): Promise<void> {
