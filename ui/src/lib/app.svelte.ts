@@ -53,6 +53,8 @@ export class AppStore {
   roomsLoaded = $state(false);
   roomState = $state<RoomState>(emptyRoomState);
   rings = $state<Record<string, number>>({});
+  /** Volumes set in this session (the shell remembers them too; this spares a round trip). */
+  volumes = $state<Record<string, number>>({});
 
   connection = $state<ConnectionStatus | null>(null);
 
@@ -210,9 +212,13 @@ export class AppStore {
 
   // ---- hallway and room ----
 
-  async refreshRooms(): Promise<void> {
-    const rooms = await this.run(api.listRooms());
-    if (rooms) this.rooms = rooms;
+  /** Loads the hallway; `quiet` (the periodic refresh) keeps failures to itself. */
+  async refreshRooms(quiet = false): Promise<void> {
+    try {
+      this.rooms = await api.listRooms();
+    } catch (err) {
+      if (!quiet) this.toast(errorText(err));
+    }
     this.roomsLoaded = true;
   }
 
@@ -268,6 +274,7 @@ export class AppStore {
   }
 
   async setVolume(userId: string, percent: number): Promise<void> {
+    this.volumes[userId] = percent;
     await this.run(api.setVolume(userId, percent));
   }
 
