@@ -3,6 +3,10 @@
 //! Modelled on a backend table such as librespot's `Sink`: one small trait, several
 //! implementations.
 
+use std::sync::mpsc;
+
+use crate::DeviceEvent;
+
 /// Something that produces interleaved `f32` samples: a [`Capture`](crate::Capture) or a
 /// [`WavSource`](crate::WavSource).
 pub trait AudioSource: Send {
@@ -22,6 +26,12 @@ pub trait AudioSource: Send {
     fn is_finished(&self) -> bool {
         false
     }
+
+    /// A new subscription to the device's events (it went away, came back, failed),
+    /// for sources that sit on a device; `None` for files.
+    fn device_events(&self) -> Option<mpsc::Receiver<DeviceEvent>> {
+        None
+    }
 }
 
 /// Something that consumes interleaved `f32` samples: a [`Playback`](crate::Playback) or
@@ -40,6 +50,12 @@ pub trait AudioSink: Send {
     /// Frames accepted by [`write`](Self::write) and not played yet, where the sink knows
     /// (a device's queue): the latency it adds. `None` where it does not (a file).
     fn queued_frames(&mut self) -> Option<usize> {
+        None
+    }
+
+    /// A new subscription to the device's events (it went away, came back, failed),
+    /// for sinks that sit on a device; `None` for files.
+    fn device_events(&self) -> Option<mpsc::Receiver<DeviceEvent>> {
         None
     }
 }

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use salon_audio_io::{DeviceEvent, Direction};
 use salon_proto::mls::MlsDelivery;
 use salon_proto::room::{EndReason, RoomChange, RoomSnapshot, SpeakerLevel};
 use salon_proto::{ErrorCode, PublicKey, RoomId, UserId};
@@ -146,6 +147,15 @@ pub enum ClientEvent {
     /// once handled. Delivery is at least once across restarts (unacknowledged messages
     /// come again); within one run each sequence number is delivered once.
     MlsMessage(Arc<MlsDelivery>),
+    /// Something happened to an audio device a [`VoiceSession`](crate::VoiceSession)
+    /// plays or captures through: it went away and the stream fell back to the
+    /// default, came back, or failed. The session keeps running through all of them.
+    AudioDevice {
+        /// Capture or playback.
+        direction: Direction,
+        /// What happened.
+        event: DeviceEvent,
+    },
     /// Something failed in the background (not the answer to a request): a rejoin, a
     /// resynchronisation, a bad frame from the server.
     Error {

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use salon_proto::auth::Purpose;
 use salon_proto::frame::FrameHeader;
 use salon_proto::limits::MAX_FRAME_PAYLOAD;
-use salon_proto::{ClientRequest, Handle, PublicKey, Reply, StreamId};
+use salon_proto::{ClientRequest, Handle, PublicKey, Reply, StreamId, UserId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::audio::AudioFrames;
@@ -53,8 +53,10 @@ impl Client {
             Some(account) => store.last_acked(&url, account.device).await?,
             None => 0,
         };
+        let volumes = store.volumes(&url).await?;
         let (commands, receiver) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared::new(url, config, key, store, account));
+        shared.set_volumes(volumes);
         shared.set_state(ConnectionState::Connecting);
         let live = connection::establish(&shared).await?;
         if let Some(account) = live_account(&live) {
@@ -119,6 +121,34 @@ impl ClientHandle {
     /// The room this client is in, as of the last message from the server.
     pub fn room(&self) -> Option<RoomView> {
         self.shared.room()
+    }
+
+    /// The playback volume of `user` on this server, in percent (100 when never set).
+    pub fn volume(&self, user: UserId) -> u16 {
+        self.shared.volume(user)
+    }
+
+    /// Sets and remembers the playback volume of `user` (0 to
+    /// [`MAX_VOLUME_PERCENT`](crate::MAX_VOLUME_PERCENT)); a running
+    /// [`VoiceSession`](crate::VoiceSession) applies it within a frame.
+    pub async fn set_volume(&self, user: UserId, percent: u16) -> Result<()> {
+        self.shared
+            .store
+            .set_volume(&self.shared.url, user, percent)
+            .await?;
+        self.shared.set_volume(user, percent);
+        Ok(())
+    }
+
+    /// A number that moves whenever the room or a volume changes (the playout thread
+    /// recomputes its gains only then).
+    pub(crate) fn playback_version(&self) -> u64 {
+        self.shared.playback_version()
+    }
+
+    /// Tells every subscriber of [`events`](Self::events).
+    pub(crate) fn emit(&self, event: ClientEvent) {
+        self.shared.emit(event);
     }
 
     /// This client's stream id in its room (the server stamps it on its audio).

@@ -5,10 +5,12 @@
 //! on the network: state sits behind short-held std mutexes and atomics that the
 //! connection task updates as messages arrive.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
+use salon_proto::UserId;
 use tokio::sync::broadcast;
 
 use crate::audio::{DropOldest, IncomingFrame};
@@ -44,6 +46,12 @@ pub(crate) struct Shared {
     /// Whether this client's audio is forwarded now ([`RoomView::may_speak`]), kept
     /// with every change to the room so the encoder thread reads one atomic per frame.
     speaking: AtomicBool,
+    /// Playback volume per person in percent (absent = 100), mirrored from the store so
+    /// the playout thread never waits on it.
+    volumes: Mutex<HashMap<UserId, u16>>,
+    /// Bumped with every change to the room or to a volume: the playout thread
+    /// recomputes its per-stream gains only when this moved.
+    playback_version: AtomicU64,
 }
 
 impl Shared {
@@ -68,6 +76,8 @@ impl Shared {
             audio_in: Mutex::new(None),
             audio_open: AtomicBool::new(false),
             speaking: AtomicBool::new(false),
+            volumes: Mutex::new(HashMap::new()),
+            playback_version: AtomicU64::new(0),
         }
     }
 
@@ -96,7 +106,29 @@ impl Shared {
         let out = change(&mut room);
         let speaking = room.as_ref().is_some_and(RoomView::may_speak);
         self.speaking.store(speaking, Ordering::Release);
+        self.playback_version.fetch_add(1, Ordering::Release);
         out
+    }
+
+    /// The playback volume of `user` in percent (100 when never set).
+    pub(crate) fn volume(&self, user: UserId) -> u16 {
+        lock(&self.volumes).get(&user).copied().unwrap_or(100)
+    }
+
+    /// Replaces the volumes (loaded from the store) or changes one.
+    pub(crate) fn set_volumes(&self, volumes: HashMap<UserId, u16>) {
+        *lock(&self.volumes) = volumes;
+        self.playback_version.fetch_add(1, Ordering::Release);
+    }
+
+    pub(crate) fn set_volume(&self, user: UserId, percent: u16) {
+        lock(&self.volumes).insert(user, percent);
+        self.playback_version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Moves whenever the room or a volume changes.
+    pub(crate) fn playback_version(&self) -> u64 {
+        self.playback_version.load(Ordering::Acquire)
     }
 
     pub(crate) fn set_room(&self, room: Option<RoomView>) {

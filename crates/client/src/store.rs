@@ -10,6 +10,7 @@
 //!
 //! Queries go through the workspace's one sqlx (one `libsqlite3-sys` per build).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr as _;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -170,6 +171,21 @@ impl LocalStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(percent.and_then(|p| u16::try_from(p).ok()).unwrap_or(100))
+    }
+
+    /// Every playback volume set on `server`, in percent (people never set are absent).
+    pub async fn volumes(&self, server: &str) -> Result<HashMap<UserId, u16>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT user_id, percent FROM volumes WHERE server_url = ?1")
+                .bind(server)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(user, percent)| {
+                Some((UserId::from_str(&user).ok()?, u16::try_from(percent).ok()?))
+            })
+            .collect())
     }
 
     /// Sets the playback volume of `user` on `server`: 0 to [`MAX_VOLUME_PERCENT`].

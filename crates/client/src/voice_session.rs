@@ -15,18 +15,23 @@
 //!   mixes them and writes the mix to the sink (without a sink the frames are still
 //!   pulled, so the jitter buffers drain). The worst loss any receiver sees becomes the
 //!   encoder's loss hint (never below the default).
-//!
-//! Every stream is mixed at gain 1.0: the per-user volume lives in the local store,
-//! which is only reachable asynchronously, so applying it is left to a later change.
+//! - Each stream is mixed at its speaker's volume ([`ClientHandle::set_volume`]). The
+//!   client mirrors volumes in memory and counts changes to them and to the room, so the
+//!   playout thread maps streams to people and recomputes gains only when that count
+//!   moved, never waiting on the store.
+//! - A stream whose speaker has left the room (or that has been silent for a minute) is
+//!   forgotten with its decoder, so a long session does not collect them.
+//! - Device events of the source and sink (a device unplugged, back, failed) go onto the
+//!   client's event stream as [`ClientEvent::AudioDevice`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use salon_audio_io::{AudioSink, AudioSource};
+use salon_audio_io::{AudioSink, AudioSource, DeviceEvent, Direction};
 use salon_proto::StreamId;
 use salon_proto::frame::{AudioLevel, Flags, FrameHeader};
 use salon_voice::capture::{CaptureConfig, CaptureProcessor, FrameInfo};
@@ -40,10 +45,20 @@ use salon_voice::latency::{CaptureClock, LatencyMeter, LatencyReport, Stage};
 use salon_voice::mixer::Mixer;
 use salon_voice::stream::StreamReceiver;
 
-use crate::{AudioFrames, ClientError, ClientHandle};
+use crate::{AudioFrames, ClientError, ClientEvent, ClientHandle};
 
 /// How long a thread sleeps when the source has nothing or the sink is full.
 const POLL: Duration = Duration::from_millis(2);
+
+/// A stream whose speaker is no longer in the room is forgotten after this much silence
+/// (frames can arrive a little before the room says who joined, so not at once).
+const DEPARTED_AFTER: Duration = Duration::from_secs(2);
+
+/// Any stream silent this long is forgotten; if it speaks again it starts afresh.
+const IDLE_AFTER: Duration = Duration::from_secs(60);
+
+/// How often streams are checked for departure and idleness when nothing else changed.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// How a voice session runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +93,8 @@ pub struct VoiceStats {
     pub frames_received: u64,
     /// Streams (speakers) heard since the start.
     pub streams: usize,
+    /// Streams being played now (departed and long-silent ones are forgotten).
+    pub active_streams: usize,
     /// Frames the receivers had to conceal (lost or undecodable).
     pub concealed: u64,
     /// Capture → encode and jitter-buffer wait.
@@ -92,6 +109,7 @@ struct Shared {
     frames_sent: AtomicU64,
     frames_received: AtomicU64,
     streams: AtomicUsize,
+    active_streams: AtomicUsize,
     concealed: AtomicU64,
     /// The worst loss the receivers see, for the encoder.
     loss_percent: AtomicU8,
@@ -129,6 +147,19 @@ impl VoiceSession {
     ) -> Result<VoiceSession, ClientError> {
         let voice = |e: &dyn std::fmt::Display| ClientError::Voice(e.to_string());
         let shared = Arc::new(Shared::default());
+        let device_events: Vec<_> = [
+            (
+                Direction::Input,
+                source.as_ref().and_then(|s| s.device_events()),
+            ),
+            (
+                Direction::Output,
+                sink.as_ref().and_then(|s| s.device_events()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(direction, events)| Some((direction, events?)))
+        .collect();
         let sender = match source {
             Some(source) => Some(Sender::new(
                 client.clone(),
@@ -155,6 +186,11 @@ impl VoiceSession {
             None => None,
         };
         let player = Player {
+            client: client.clone(),
+            device_events,
+            gains_version: None,
+            last_sweep: Instant::now(),
+            concealed_before: 0,
             frames: client.audio_frames(),
             jitter,
             receivers: HashMap::new(),
@@ -189,6 +225,7 @@ impl VoiceSession {
             frames_sent: shared.frames_sent.load(Ordering::Relaxed),
             frames_received: shared.frames_received.load(Ordering::Relaxed),
             streams: shared.streams.load(Ordering::Relaxed),
+            active_streams: shared.active_streams.load(Ordering::Relaxed),
             concealed: shared.concealed.load(Ordering::Relaxed),
             latency: shared
                 .meter
@@ -396,10 +433,21 @@ impl Sender {
 struct Incoming {
     receiver: StreamReceiver,
     samples: Vec<f32>,
+    /// When its last packet arrived.
+    last_packet: Instant,
 }
 
 /// The playout thread's state.
 struct Player {
+    client: ClientHandle,
+    /// Subscriptions to the source's and the sink's device events.
+    device_events: Vec<(Direction, mpsc::Receiver<DeviceEvent>)>,
+    /// The client's playback version the gains were computed at (`None`: recompute).
+    gains_version: Option<u64>,
+    /// When streams were last checked for departure and idleness.
+    last_sweep: Instant,
+    /// Frames concealed by receivers since forgotten.
+    concealed_before: u64,
     frames: AudioFrames,
     jitter: JitterConfig,
     receivers: HashMap<StreamId, Incoming>,
@@ -442,11 +490,14 @@ impl Player {
                             Incoming {
                                 receiver,
                                 samples: vec![0.0; self.jitter.frame.samples()],
+                                last_packet: frame.received_at,
                             },
                         );
+                        self.shared.streams.fetch_add(1, Ordering::Relaxed);
                         self.shared
-                            .streams
+                            .active_streams
                             .store(self.receivers.len(), Ordering::Relaxed);
+                        self.gains_version = None;
                     }
                     Err(error) => {
                         tracing::warn!(%error, "voice: cannot decode a stream");
@@ -457,6 +508,7 @@ impl Player {
             let Some(incoming) = self.receivers.get_mut(&stream) else {
                 continue;
             };
+            incoming.last_packet = frame.received_at;
             let flags = frame.header.flags;
             incoming.receiver.push(
                 Packet {
@@ -472,9 +524,62 @@ impl Player {
         }
     }
 
+    /// Passes the devices' events on to the client's event stream.
+    fn forward_device_events(&mut self) {
+        for (direction, events) in &self.device_events {
+            while let Ok(event) = events.try_recv() {
+                self.client.emit(ClientEvent::AudioDevice {
+                    direction: *direction,
+                    event,
+                });
+            }
+        }
+    }
+
+    /// When the room or a volume changed: each stream's gain from its speaker's volume,
+    /// and streams whose speaker left (and fell silent) or that idled too long dropped.
+    fn update_streams(&mut self, now: Instant) {
+        let version = self.client.playback_version();
+        let sweep_due = now.duration_since(self.last_sweep) >= SWEEP_EVERY;
+        if self.gains_version == Some(version) && !sweep_due {
+            return;
+        }
+        self.gains_version = Some(version);
+        self.last_sweep = now;
+        let room = self.client.room();
+        let mut gone = Vec::new();
+        for (stream, incoming) in &self.receivers {
+            let member = room
+                .as_ref()
+                .and_then(|room| room.member_by_stream(*stream));
+            let silent = now.duration_since(incoming.last_packet);
+            if (member.is_none() && silent >= DEPARTED_AFTER) || silent >= IDLE_AFTER {
+                gone.push(*stream);
+                continue;
+            }
+            if let (Some(member), Some(mixer)) = (member, self.mixer.as_mut()) {
+                let percent = self.client.volume(member.user);
+                mixer.set_gain(stream.0, f32::from(percent) / 100.0);
+            }
+        }
+        for stream in gone {
+            if let Some(incoming) = self.receivers.remove(&stream) {
+                self.concealed_before += incoming.receiver.stats().concealed;
+            }
+            if let Some(mixer) = self.mixer.as_mut() {
+                mixer.remove_stream(stream.0);
+            }
+        }
+        self.shared
+            .active_streams
+            .store(self.receivers.len(), Ordering::Relaxed);
+    }
+
     /// One frame period: a frame from every stream, mixed into the sink.
     fn tick(&mut self, now: Instant) {
-        let (mut concealed, mut loss) = (0, 0);
+        self.forward_device_events();
+        self.update_streams(now);
+        let (mut concealed, mut loss) = (self.concealed_before, 0);
         for incoming in self.receivers.values_mut() {
             if let Some(pulled) = incoming.receiver.pull(now, &mut incoming.samples)
                 && let Some(wait) = pulled.jitter_wait

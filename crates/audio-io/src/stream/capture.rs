@@ -133,4 +133,8 @@ impl AudioSource for Capture {
     fn channels(&self) -> u16 {
         Capture::channels(self)
     }
+
+    fn device_events(&self) -> Option<mpsc::Receiver<DeviceEvent>> {
+        Some(self.subscribe())
+    }
 }

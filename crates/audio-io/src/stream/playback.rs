@@ -128,4 +128,8 @@ impl AudioSink for Playback {
         let queued = Playback::queued(self);
         Some(queued / usize::from(self.format.channels))
     }
+
+    fn device_events(&self) -> Option<mpsc::Receiver<DeviceEvent>> {
+        Some(self.subscribe())
+    }
 }
