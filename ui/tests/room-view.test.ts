@@ -156,4 +156,25 @@ describe('room view', () => {
     expect(screen.getByTestId('hallway')).toBeTruthy();
     expect(app.toasts.map((t) => t.text)).toEqual(['A moderator removed you from the room.']);
   });
+
+  it('draws a big audience in pages', async () => {
+    const audience = Array.from({ length: 300 }, (_, i) => member(`l${i}`));
+    open(room({ audience }));
+    expect(screen.getAllByTestId(/^audience-member-/)).toHaveLength(120);
+    const more = screen.getByTestId('room-audience-more');
+    expect(more.textContent?.trim()).toBe('Show 180 more listeners');
+    await fireEvent.click(more);
+    expect(screen.getAllByTestId(/^audience-member-/)).toHaveLength(300);
+    expect(screen.queryByTestId('room-audience-more')).toBeNull();
+  });
+
+  it('closes a menu with Escape and gives focus back to the person', async () => {
+    open(moderatorRoom());
+    const bob = screen.getByTestId('stage-member-bob');
+    const button = within(bob).getByTestId('person-button');
+    await fireEvent.click(button);
+    await fireEvent.keyDown(within(bob).getByTestId('person-menu'), { key: 'Escape' });
+    expect(within(bob).queryByTestId('person-menu')).toBeNull();
+    expect(document.activeElement).toBe(button);
+  });
 });

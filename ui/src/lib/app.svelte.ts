@@ -49,16 +49,18 @@ export class AppStore {
   devices = $state<Devices>({ inputs: [], outputs: [] });
 
   view = $state<View>('hallway');
-  rooms = $state<RoomSummary[]>([]);
+  // Replaced whole on every change (never mutated), so not deeply proxied: levels arrive
+  // ten times a second.
+  rooms = $state.raw<RoomSummary[]>([]);
   roomsLoaded = $state(false);
-  roomState = $state<RoomState>(emptyRoomState);
-  rings = $state<Record<string, number>>({});
+  roomState = $state.raw<RoomState>(emptyRoomState);
+  rings = $state.raw<Record<string, number>>({});
   /** Volumes set in this session (the shell remembers them too; this spares a round trip). */
   volumes = $state<Record<string, number>>({});
 
   connection = $state<ConnectionStatus | null>(null);
 
-  conversations = $state<Conversation[]>([]);
+  conversations = $state.raw<Conversation[]>([]);
   /** False when this build of the shell has no private messages yet (`unavailable`). */
   dmsAvailable = $state(true);
   openConversation = $state<string | null>(null);
@@ -66,7 +68,7 @@ export class AppStore {
   /** Conversations whose safety number changed since it was last looked at. */
   safetyChanged = $state<Record<string, boolean>>({});
 
-  toasts = $state<Toast[]>([]);
+  toasts = $state.raw<Toast[]>([]);
   private nextToast = 1;
   private stop: (() => void) | null = null;
   /** Clock for the sounds: tests turn them off. */
