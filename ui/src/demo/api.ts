@@ -444,10 +444,18 @@ export async function onEvent(handler: (event: UiEvent) => void): Promise<() => 
   return () => listeners.delete(handler);
 }
 
+// Anything the window's CSP blocks after start-up, for `salonDemo.violations` (read by
+// the screenshot scripts through WebDriver).
+const violations: string[] = [];
+globalThis.document?.addEventListener('securitypolicyviolation', (e) => {
+  violations.push(`${e.violatedDirective} ${e.blockedURI}`);
+});
+
 // From the browser console: `salonDemo.drop()` plays a connection loss and recovery.
 Object.assign(globalThis, {
   salonDemo: {
     emit,
+    violations,
     drop() {
       emit({ type: 'connection', connection: { state: 'reconnecting', attempt: 1, nextInMs: 3000, reason: null } });
       setTimeout(() => emit({ type: 'connection', connection: { state: 'connected', attempt: null, nextInMs: null, reason: null } }), 3200);
