@@ -62,7 +62,7 @@ describe('onboarding', () => {
     await waitFor(() => expect(app.phase).toBe('ready'));
     expect(vi.mocked(api.hostLocally)).toHaveBeenCalledTimes(1);
     expect(vi.mocked(api.useServer)).not.toHaveBeenCalled();
-    expect(vi.mocked(api.createAccount)).toHaveBeenCalledWith('ada_l', 'Ada L');
+    expect(vi.mocked(api.createAccount)).toHaveBeenCalledWith('ada_l', 'Ada L', undefined);
     expect(vi.mocked(api.hostLocally).mock.invocationCallOrder[0]).toBeLessThan(
       vi.mocked(api.createAccount).mock.invocationCallOrder[0],
     );
@@ -96,5 +96,23 @@ describe('onboarding', () => {
     await fireEvent.keyDown(screen.getByTestId('onboarding-host'), { key: 'ArrowRight' });
     await waitFor(() => expect(screen.getByTestId('onboarding-use-server').getAttribute('aria-checked')).toBe('true'));
     expect(document.activeElement).toBe(screen.getByTestId('onboarding-use-server'));
+  });
+
+  it('asks for an invite code only when the server wants one, and keeps the server set up', async () => {
+    setup();
+    vi.mocked(api.hostLocally).mockResolvedValue({ port: 7300, urls: [] });
+    vi.mocked(api.createAccount)
+      .mockRejectedValueOnce({ code: 'invite_required', message: 'invite needed' })
+      .mockResolvedValueOnce({ userId: 'u1', handle: 'ada', displayName: 'Ada' });
+    expect(screen.queryByTestId('onboarding-invite')).toBeNull();
+    await fill('ada', 'Ada');
+    await fireEvent.click(screen.getByTestId('onboarding-submit'));
+    const invite = await screen.findByTestId('onboarding-invite');
+    await fireEvent.input(invite, { target: { value: ' K7X-42 ' } });
+    await fireEvent.click(screen.getByTestId('onboarding-submit'));
+    await waitFor(() => expect(vi.mocked(api.createAccount)).toHaveBeenCalledTimes(2));
+    expect(vi.mocked(api.createAccount).mock.calls[0]).toEqual(['ada', 'Ada', undefined]);
+    expect(vi.mocked(api.createAccount).mock.calls[1]).toEqual(['ada', 'Ada', 'K7X-42']);
+    expect(vi.mocked(api.hostLocally)).toHaveBeenCalledTimes(1);
   });
 });

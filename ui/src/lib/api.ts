@@ -43,7 +43,7 @@ export const api = {
   hostLocally: (port?: number) => call<Hosting>('host_locally', port === undefined ? {} : { port }),
   useServer: (url: string) => call<void>('use_server', { url }),
   createAccount: (handle: string, displayName: string, invite?: string) =>
-    call<Account>('create_account', { handle, displayName, invite: invite || null }),
+    call<Account>('create_account', { handle, displayName, invite: invite ?? null }),
 
   listRooms: () => call<RoomSummary[]>('list_rooms'),
   createRoom: (title: string, visibility: Visibility) => call<Room>('create_room', { title, visibility }),

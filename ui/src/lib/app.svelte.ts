@@ -69,6 +69,8 @@ export class AppStore {
   safetyChanged = $state<Record<string, boolean>>({});
 
   toasts = $state.raw<Toast[]>([]);
+  /** The server set up during onboarding ('local' or its address), so a retry skips it. */
+  private serverChosen: string | null = null;
   private nextToast = 1;
   private stop: (() => void) | null = null;
   /** Clock for the sounds: tests turn them off. */
@@ -200,13 +202,24 @@ export class AppStore {
   // ---- onboarding ----
 
   /** Sets the server (or the local one) up and creates the account; throws on failure. */
-  async onboard(choice: { local: true } | { local: false; url: string }, handle: string, displayName: string): Promise<void> {
-    if (choice.local) this.hosting = await api.hostLocally();
-    else {
-      await api.useServer(choice.url);
-      this.serverUrl = choice.url;
+  async onboard(
+    choice: { local: true } | { local: false; url: string },
+    handle: string,
+    displayName: string,
+    invite?: string,
+  ): Promise<void> {
+    // A second try (another handle, an invite code) keeps the server already set up.
+    const where = choice.local ? 'local' : choice.url;
+    if (this.serverChosen !== where) {
+      if (choice.local) this.hosting = await api.hostLocally();
+      else {
+        await api.useServer(choice.url);
+        this.hosting = null;
+        this.serverUrl = choice.url;
+      }
+      this.serverChosen = where;
     }
-    this.account = await api.createAccount(handle, displayName.trim());
+    this.account = await api.createAccount(handle, displayName.trim(), invite?.trim() || undefined);
     this.phase = 'ready';
     this.view = 'hallway';
     void this.loadAfterLogin();
