@@ -1,2 +1,3 @@
+// Types for Svelte components and Vite-specific imports (JSON, ?url) in TypeScript.
 /// <reference types="svelte" />
 /// <reference types="vite/client" />

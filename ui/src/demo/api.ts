@@ -64,7 +64,7 @@ const settings: Settings = {
   outputDevice: null,
   language: (params.get('lang') as 'en' | 'fr' | null) ?? null,
   globalShortcutsAvailable: params.get('wayland') === null,
-  globalShortcutsNote: params.get('wayland') === null ? null : 'The Wayland session does not let applications grab keys.',
+  globalShortcutsNote: params.get('wayland') === null ? null : 'Wayland does not let applications grab keys.',
 };
 
 const devices: Devices = {

@@ -55,7 +55,7 @@ export class AppStore {
   roomsLoaded = $state(false);
   roomState = $state.raw<RoomState>(emptyRoomState);
   rings = $state.raw<Record<string, number>>({});
-  /** Volumes set in this session (the shell remembers them too; this spares a round trip). */
+  /** Volumes set since the app started (the shell remembers them too; this spares a round trip). */
   volumes = $state<Record<string, number>>({});
 
   connection = $state<ConnectionStatus | null>(null);
