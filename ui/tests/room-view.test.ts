@@ -177,4 +177,16 @@ describe('room view', () => {
     expect(within(bob).queryByTestId('person-menu')).toBeNull();
     expect(document.activeElement).toBe(button);
   });
+
+  it('ending the room asks first and does not tell the host what they just did', async () => {
+    const app = open(moderatorRoom());
+    vi.mocked(api.listRooms).mockResolvedValue([]);
+    await fireEvent.click(screen.getByTestId('room-end'));
+    expect(vi.mocked(api.endRoom)).not.toHaveBeenCalled();
+    await fireEvent.click(screen.getByTestId('confirm-dialog-confirm'));
+    expect(vi.mocked(api.endRoom)).toHaveBeenCalled();
+    app.handle({ type: 'room_left', reason: 'ended' });
+    await screen.findByTestId('hallway');
+    expect(app.toasts).toEqual([]);
+  });
 });

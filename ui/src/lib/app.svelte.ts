@@ -71,6 +71,8 @@ export class AppStore {
   toasts = $state.raw<Toast[]>([]);
   /** The server set up during onboarding ('local' or its address), so a retry skips it. */
   private serverChosen: string | null = null;
+  /** I asked to end the room: its end is no news to me. */
+  private ending = false;
   private nextToast = 1;
   private stop: (() => void) | null = null;
   /** Clock for the sounds: tests turn them off. */
@@ -138,7 +140,11 @@ export class AppStore {
       case 'room_left':
         this.roomState = reduceRoom(this.roomState, event);
         this.rings = {};
-        if (event.reason !== 'left') this.toast(t(`room.left_${event.reason}`));
+        // Why I left, unless I did it myself (leaving, or ending the room as its host).
+        if (event.reason !== 'left' && !(event.reason === 'ended' && this.ending)) {
+          this.toast(t(`room.left_${event.reason}`));
+        }
+        this.ending = false;
         if (this.view === 'room') this.view = 'hallway';
         void this.refreshRooms();
         return;
@@ -265,6 +271,12 @@ export class AppStore {
     this.rings = {};
     this.view = 'hallway';
     void this.refreshRooms();
+  }
+
+  async endRoom(): Promise<void> {
+    this.ending = true;
+    const done = await this.run(api.endRoom().then(() => true));
+    if (!done) this.ending = false;
   }
 
   async toggleMute(): Promise<void> {
