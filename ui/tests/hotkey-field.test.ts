@@ -63,6 +63,17 @@ describe('hotkey field', () => {
     await waitFor(() => expect(screen.getByTestId('hotkey-problem').textContent).toBe(en['error.hotkey_conflict']));
   });
 
+  it('removes the binding on Backspace', async () => {
+    const { button } = field('toggle_mute');
+    vi.mocked(api.setHotkey).mockResolvedValue(
+      hotkeys().map((h) => (h.action === 'toggle_mute' ? { ...h, accelerator: '', registered: false } : h)),
+    );
+    await fireEvent.click(button);
+    await fireEvent.keyDown(button, { key: 'Backspace', code: 'Backspace' });
+    expect(vi.mocked(api.setHotkey)).toHaveBeenCalledWith('toggle_mute', '');
+    await waitFor(() => expect(screen.getByTestId('hotkey-toggle_mute').textContent).toBe(en['hotkeys.none']));
+  });
+
   it('keeps the old binding on Escape', async () => {
     const { button } = field('toggle_mute');
     await fireEvent.click(button);

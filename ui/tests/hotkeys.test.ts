@@ -35,6 +35,12 @@ describe('capture', () => {
     expect(capture(press('KeyM', { shiftKey: true }, 'M'))).toEqual({ kind: 'needs_modifier', accelerator: 'Shift+M' });
   });
 
+  it('clears on a bare Backspace or Delete', () => {
+    expect(capture(press('Backspace'))).toEqual({ kind: 'clear' });
+    expect(capture(press('Delete'))).toEqual({ kind: 'clear' });
+    expect(capture(press('Backspace', { ctrlKey: true }))).toEqual({ kind: 'done', accelerator: 'Ctrl+Backspace' });
+  });
+
   it('cancels on a bare Escape but binds Ctrl+Escape', () => {
     expect(capture(press('Escape'))).toEqual({ kind: 'cancel' });
     expect(capture(press('Escape', { ctrlKey: true }))).toEqual({ kind: 'done', accelerator: 'Ctrl+Escape' });

@@ -75,7 +75,7 @@ export class AppStore {
   private ending = false;
   private nextToast = 1;
   private stop: (() => void) | null = null;
-  /** Clock for the sounds: tests turn them off. */
+  /** Whether the connection cues play (tests turn them off). */
   sounds = true;
 
   get room(): Room | null {

@@ -5,6 +5,7 @@
  * fixed order (`Ctrl`, `Alt`, `Shift`, `Super`) then one key named by its physical
  * position (`M`, `5`, `F9`, `Space`, `ArrowUp`), joined by `+`. A key alone is only
  * accepted for F1–F24: anything else would take a key away from typing everywhere.
+ * Backspace or Delete alone unbinds (the shell takes an empty accelerator as "none").
  */
 import type { Hotkey, HotkeyAction } from './types';
 
@@ -34,7 +35,9 @@ export type Capture =
   /** A key that cannot be a hotkey alone. */
   | { kind: 'needs_modifier'; accelerator: string }
   /** Escape: stop capturing, keep the old binding. */
-  | { kind: 'cancel' };
+  | { kind: 'cancel' }
+  /** Backspace or Delete alone: remove the binding. */
+  | { kind: 'clear' };
 
 function heldModifiers(e: KeyPress): string[] {
   const held: string[] = [];
@@ -57,6 +60,7 @@ export function capture(e: KeyPress): Capture {
   const held = heldModifiers(e);
   if (MODIFIER_CODES.has(e.code) || MODIFIER_KEYS.has(e.key)) return { kind: 'partial', held };
   if (e.code === 'Escape' && held.length === 0) return { kind: 'cancel' };
+  if ((e.code === 'Backspace' || e.code === 'Delete') && held.length === 0) return { kind: 'clear' };
   const accelerator = [...held, keyName(e.code)].join('+');
   const functionKey = /^F([1-9]|1[0-9]|2[0-4])$/.test(e.code);
   const strongModifier = e.ctrlKey || e.altKey || e.metaKey;
