@@ -83,6 +83,13 @@ describe('room view', () => {
     expect(screen.getByTestId('room-mute').dataset.muted).toBe('false');
   });
 
+  it('does not stack the same message twice', async () => {
+    const app = open(moderatorRoom());
+    app.toast('Salon could not open that audio device.');
+    app.toast('Salon could not open that audio device.');
+    expect(app.toasts).toHaveLength(1);
+  });
+
   it('lists raised hands for moderators in the order they were raised, each with an invite', async () => {
     open(moderatorRoom());
     const queue = screen.getByTestId('hand-queue');

@@ -177,9 +177,10 @@ export class AppStore {
 
   // ---- messages for people ----
 
+  /** Shows `text` for a while; the same text already on screen is not repeated. */
   toast(text: string): void {
     const id = this.nextToast++;
-    this.toasts = [...this.toasts, { id, text }];
+    this.toasts = [...this.toasts.filter((t) => t.text !== text), { id, text }];
     setTimeout(() => this.dismiss(id), 8000);
   }
 
