@@ -13,8 +13,8 @@ PORT=${PORT:-4173}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 mkdir -p "$OUT"
 
-npx vite build --mode demo --outDir dist-demo --logLevel error
-npx vite preview --mode demo --outDir dist-demo --port "$PORT" --strictPort >"$OUT/preview.log" 2>&1 &
+./node_modules/.bin/vite build --mode demo --outDir dist-demo --logLevel error
+./node_modules/.bin/vite preview --mode demo --outDir dist-demo --port "$PORT" --strictPort >"$OUT/preview.log" 2>&1 &
 preview=$!
 trap 'kill "$preview" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://localhost:$PORT/" >/dev/null && break; sleep 0.2; done
