@@ -118,3 +118,18 @@ describe('app', () => {
     expect(vi.mocked(api.setMuted).mock.calls).toEqual([[false], [true]]);
   });
 });
+
+describe('context menu', () => {
+  beforeEach(() => resetApi());
+
+  it('is kept for text and dropped elsewhere', async () => {
+    start();
+    const title = await screen.findByTestId('hallway-create-title');
+    const onText = new MouseEvent('contextmenu', { bubbles: true, cancelable: true });
+    title.dispatchEvent(onText);
+    expect(onText.defaultPrevented).toBe(false);
+    const onButton = new MouseEvent('contextmenu', { bubbles: true, cancelable: true });
+    screen.getByTestId('hallway-create-submit').dispatchEvent(onButton);
+    expect(onButton.defaultPrevented).toBe(true);
+  });
+});
