@@ -9,6 +9,7 @@ mod ci;
 mod cli;
 mod cmd;
 mod counts;
+mod desktop;
 mod interrupt;
 mod reaper;
 mod run;

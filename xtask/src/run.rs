@@ -1,16 +1,15 @@
 //! `cargo xtask run`: run the most complete runnable part of this checkout (the desktop
-//! app, else the room server), found through `cargo metadata`, with Ctrl-C passed on to
-//! it.
+//! app, after building its web UI, else the room server), found through
+//! `cargo metadata`, with Ctrl-C passed on to it.
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use serde::Deserialize;
 
+use crate::desktop::{self, APP_PACKAGE};
 use crate::{cmd, system_deps, workspace};
 
-/// The desktop app's package.
-const APP_PACKAGE: &str = "salon-app";
 /// The room server's binary target.
 const SERVER_BIN: &str = "salon-server";
 /// Where the server listens when started from here.
@@ -39,6 +38,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
 
     let mut command = workspace::cargo();
     if metadata.packages.iter().any(|p| p.name == APP_PACKAGE) {
+        desktop::build_ui()?;
         command.args(["run", "-p", APP_PACKAGE, "--"]).args(args);
     } else if let Some(package) = metadata.packages.iter().find(|p| {
         p.targets

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use crate::counts::{self, Counts};
 use crate::services::Services;
 use crate::stream::{self, Captured};
-use crate::{cmd, interrupt, workspace};
+use crate::{cmd, desktop, interrupt, workspace};
 
 /// How a suite is run.
 #[derive(Debug)]
@@ -20,6 +20,10 @@ pub(crate) enum Runner {
     /// `npm test` in this directory (relative to the root), after `npm ci`; skipped while
     /// the directory has no `package.json` with a `test` script.
     Npm { dir: &'static str },
+    /// Like `Npm`, after building the web UI, the desktop app and the CLI and installing
+    /// tauri-driver; the test gets their paths in `SALON_APP_BIN`, `SALON_CLI_BIN` and
+    /// `TAURI_DRIVER`.
+    Desktop { dir: &'static str },
 }
 
 /// One suite: every suite runs with the services' environment.
@@ -41,7 +45,7 @@ pub(crate) const SUITES: &[Suite] = &[
     },
     Suite {
         name: "e2e",
-        runner: Runner::Npm { dir: "tests/e2e" },
+        runner: Runner::Desktop { dir: "tests/e2e" },
     },
 ];
 
@@ -61,7 +65,8 @@ impl Suite {
     pub(crate) fn run(&self, services: &Services) -> Outcome {
         let result = match self.runner {
             Runner::Cargo => run_cargo(services),
-            Runner::Npm { dir } => run_npm(&workspace::root().join(dir), services),
+            Runner::Npm { dir } => run_npm(&workspace::root().join(dir), services, &[]),
+            Runner::Desktop { dir } => run_desktop(&workspace::root().join(dir), services),
         };
         result.unwrap_or_else(|err| Outcome::Ran {
             counts: Counts::default(),
@@ -104,10 +109,11 @@ fn run_cargo(services: &Services) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ran { counts, problem })
 }
 
-fn run_npm(dir: &Path, services: &Services) -> anyhow::Result<Outcome> {
+/// Why the npm suite in `dir` has nothing to run, if so.
+fn npm_skip_reason(dir: &Path) -> anyhow::Result<Option<String>> {
     let manifest = dir.join("package.json");
     if !manifest.is_file() {
-        return Ok(Outcome::Skipped("no tests yet".to_owned()));
+        return Ok(Some("no tests yet".to_owned()));
     }
     let text = std::fs::read_to_string(&manifest)
         .with_context(|| format!("could not read {}", manifest.display()))?;
@@ -118,9 +124,34 @@ fn run_npm(dir: &Path, services: &Services) -> anyhow::Result<Outcome> {
         .and_then(|t| t.as_str())
         .is_none()
     {
-        return Ok(Outcome::Skipped(
+        return Ok(Some(
             "no tests yet (package.json has no test script)".to_owned(),
         ));
+    }
+    Ok(None)
+}
+
+fn run_desktop(dir: &Path, services: &Services) -> anyhow::Result<Outcome> {
+    if let Some(reason) = npm_skip_reason(dir)? {
+        return Ok(Outcome::Skipped(reason));
+    }
+    let tauri_driver = desktop::ensure_tauri_driver()?;
+    let (app, cli) = desktop::build_binaries()?;
+    let env = [
+        ("SALON_APP_BIN", app.into_os_string()),
+        ("SALON_CLI_BIN", cli.into_os_string()),
+        ("TAURI_DRIVER", tauri_driver.into_os_string()),
+    ];
+    run_npm(dir, services, &env)
+}
+
+fn run_npm(
+    dir: &Path,
+    services: &Services,
+    env: &[(&str, std::ffi::OsString)],
+) -> anyhow::Result<Outcome> {
+    if let Some(reason) = npm_skip_reason(dir)? {
+        return Ok(Outcome::Skipped(reason));
     }
 
     install_npm_packages(dir)?;
@@ -131,6 +162,7 @@ fn run_npm(dir: &Path, services: &Services) -> anyhow::Result<Outcome> {
         .env("NO_COLOR", "1")
         .env("FORCE_COLOR", "0");
     services.apply(&mut test);
+    test.envs(env.iter().map(|(k, v)| (k, v)));
     let output = stream::run_teed(&mut test)?;
     Ok(count_npm(&output))
 }
@@ -140,7 +172,7 @@ fn run_npm(dir: &Path, services: &Services) -> anyhow::Result<Outcome> {
 /// npm 11 (seen with 11.19 here) can write a lockfile that its own `npm ci` rejects
 /// ("Missing: @rollup/rollup-android-arm-eabi@ from lock file": other platforms' optional
 /// packages are left out), so a failed `npm ci` is retried once as `npm install`.
-fn install_npm_packages(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn install_npm_packages(dir: &Path) -> anyhow::Result<()> {
     let npm = |subcommand: &str| {
         let mut command = Command::new("npm");
         command

@@ -9,9 +9,9 @@ use anyhow::{Context as _, bail};
 
 use crate::{cmd, workspace};
 
-/// Debian packages: the Tauri/WebKitGTK build, the virtual screen and WebDriver, real
-/// audio through PulseAudio, Opus, the keyring, sound tools, network namespaces and
-/// PostgreSQL for the server's tests.
+/// Debian packages: the Tauri/WebKitGTK build, the tray (appindicator), the virtual
+/// screen and WebDriver, real audio through PulseAudio, Opus, the keyring, sound tools,
+/// network namespaces and PostgreSQL for the server's tests.
 pub(crate) const SYSTEM_PACKAGES: &[&str] = &[
     "build-essential",
     "pkg-config",
@@ -22,6 +22,7 @@ pub(crate) const SYSTEM_PACKAGES: &[&str] = &[
     "xdotool",
     "imagemagick",
     "webkit2gtk-driver",
+    "libayatana-appindicator3-1",
     "libasound2-dev",
     "pulseaudio",
     "pulseaudio-utils",
