@@ -1,6 +1,9 @@
 //! `salon-cli` as people run it: the real binary in child processes, against the real
-//! server started in-process (on its own runtime thread) on `127.0.0.1:0`, with key
-//! files (`--key-store file`) so no keyring is needed.
+//! `salon-server` binary in another child process on `127.0.0.1:0`, with key files
+//! (`--key-store file`) so no keyring is needed.
+//!
+//! The server binary is looked up beside this test's own target directory (`cargo test
+//! --workspace` and `cargo xtask test` build it; `cargo build -p salon-server` does too).
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::TcpListener;
@@ -12,41 +15,70 @@ use std::time::{Duration, Instant};
 use salon_audio_io::{AudioSource as _, Pacing, WavSource};
 use salon_client::{Client, ClientConfig, ClientHandle, KeyStore};
 use salon_proto::RoomId;
-use salon_server::{Server, ServerConfig};
+use salon_voice::analysis;
 use tempfile::TempDir;
 
 /// Generous: a loaded 2-core machine; only matters when something is broken.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The real server on its own runtime, stopped on drop.
+/// A `salon-server` process on a free port, stopped (SIGTERM, then SIGKILL) on drop,
+/// and a runtime for the few steps the test drives through the client library.
 struct TestServer {
     runtime: tokio::runtime::Runtime,
-    server: Option<Server>,
+    process: Child,
     url: String,
     _data: TempDir,
+}
+
+/// The `salon-server` binary of this build.
+fn server_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary");
+    // target/<profile>/deps/cli-<hash> → target/<profile>/salon-server
+    let binary = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the target dir")
+        .join("salon-server");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it first (`cargo build -p salon-server`)",
+        binary.display()
+    );
+    binary
 }
 
 impl TestServer {
     fn start() -> Self {
         let data = tempfile::tempdir().expect("data dir");
+        let mut process = Command::new(server_binary())
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("salon-server starts");
+        let mut stdout = BufReader::new(process.stdout.take().expect("piped stdout"));
+        let mut line = String::new();
+        let url = loop {
+            line.clear();
+            let n = stdout.read_line(&mut line).expect("salon-server's stdout");
+            assert!(n > 0, "salon-server exited before listening");
+            if let Some(url) = line.trim().strip_prefix("listening on ") {
+                break url.trim_end_matches("/v1/ws").to_owned();
+            }
+        };
+        // Keep reading so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+        });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
-        let config = ServerConfig {
-            listen: ([127, 0, 0, 1], 0).into(),
-            data_dir: data.path().to_path_buf(),
-            database_url: None,
-            ..ServerConfig::default()
-        };
-        let server = runtime
-            .block_on(Server::start(config))
-            .expect("the server starts");
-        let url = format!("ws://{}", server.local_addr());
         Self {
             runtime,
-            server: Some(server),
+            process,
             url,
             _data: data,
         }
@@ -55,9 +87,18 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            self.runtime.block_on(server.shutdown());
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.process.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if matches!(self.process.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = self.process.kill();
+        let _ = self.process.wait();
     }
 }
 
@@ -165,6 +206,30 @@ fn read_wav(path: &Path) -> (u32, u16, Vec<f32>) {
         samples.extend_from_slice(&buffer[..n]);
     }
     (source.sample_rate(), source.channels(), samples)
+}
+
+/// Per 500 ms segment of `original` with speech in it, the best correlation with
+/// `recorded` within ±200 ms of `lag` (the jitter buffer may shift playout by a frame
+/// while it adapts, which one lag over the whole file cannot follow).
+fn speech_segment_correlations(original: &[f32], recorded: &[f32], lag: usize) -> Vec<f32> {
+    const SEGMENT: usize = 24_000;
+    const SPAN: usize = 9_600;
+    original
+        .chunks_exact(SEGMENT)
+        .enumerate()
+        .filter(|(_, segment)| rms(segment) > 0.01)
+        .filter_map(|(i, segment)| {
+            let lo = (i * SEGMENT + lag).saturating_sub(SPAN);
+            let window = recorded.get(lo..)?;
+            analysis::best_lag(segment, window, 2 * SPAN).map(|(_, corr)| corr)
+        })
+        .collect()
+}
+
+fn median(values: &[f32]) -> f32 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn rms(samples: &[f32]) -> f32 {
@@ -300,6 +365,29 @@ fn accounts_rooms_speaking_and_listening_end_to_end() {
     );
     let level = rms(&samples);
     assert!(level > 0.005, "the recording is silent (RMS {level})");
+    // The recording is the speech: per half-second of speech, the best match within
+    // ±200 ms of the whole file's best lag. That lag is the mouth-to-ear delay through
+    // both processes and the server, plus the time between the listener starting to
+    // record and the speaker starting to read the file.
+    let (_, _, original) = read_wav(&fixture);
+    let (lag, whole) = analysis::best_lag(
+        &original,
+        &samples,
+        samples.len().saturating_sub(original.len()).max(1),
+    )
+    .expect("both have samples");
+    let segments = speech_segment_correlations(&original, &samples, lag);
+    let median = median(&segments);
+    println!(
+        "CLI to CLI: speech found {:.1} ms into the recording (whole-file correlation \
+         {whole:.3}); median correlation over {} speech segments {median:.3}",
+        lag as f64 * 1000.0 / 48_000.0,
+        segments.len()
+    );
+    assert!(segments.len() >= 3, "speech segments: {}", segments.len());
+    // Measured here: medians of 0.93-0.95 (the library-level test sees the same); the
+    // bound leaves room for a frame of playout shift under load.
+    assert!(median >= 0.6, "median segment correlation {median}");
 
     // Ctrl-C (SIGINT) during `--loop` leaves cleanly, with success.
     let mut looping = cli(
