@@ -147,6 +147,9 @@ pub enum ClientEvent {
     /// once handled. Delivery is at least once across restarts (unacknowledged messages
     /// come again); within one run each sequence number is delivered once.
     MlsMessage(Arc<MlsDelivery>),
+    /// Private messages: a new message, the conversation list or a safety number
+    /// changed, or a message was refused (see [`DirectMessages`](crate::DirectMessages)).
+    Dm(crate::dm::DmEvent),
     /// Something happened to an audio device a [`VoiceSession`](crate::VoiceSession)
     /// plays or captures through: it went away and the stream fell back to the
     /// default, came back, or failed. The session keeps running through all of them.

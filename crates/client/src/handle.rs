@@ -88,6 +88,16 @@ pub struct ClientHandle {
 
 impl ClientHandle {
     /// The server's WebSocket URL.
+    /// The device key's secret seed (the private-message layer derives keys from it).
+    pub(crate) fn device_seed(&self) -> [u8; 32] {
+        self.shared.key.seed()
+    }
+
+    /// Puts an event on the client's stream (for layers built on the handle).
+    pub(crate) fn emit_event(&self, event: ClientEvent) {
+        self.shared.emit(event);
+    }
+
     pub fn server_url(&self) -> &str {
         &self.shared.url
     }

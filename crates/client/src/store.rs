@@ -75,6 +75,9 @@ impl LocalStore {
             .filename(profile_dir.join(DB_FILE))
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // Deleted content is overwritten, not left in free pages: old sealed MLS
+            // state (with secrets since deleted) must not linger.
+            .pragma("secure_delete", "ON")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(2)
@@ -82,6 +85,11 @@ impl LocalStore {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// The connection pool, for layers that keep their own tables here.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// Closes the pool, flushing the WAL.

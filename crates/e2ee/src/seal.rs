@@ -32,6 +32,23 @@ impl SealKey {
         Self(bytes)
     }
 
+    /// A key derived (HKDF-SHA256) from a secret kept elsewhere, for example the
+    /// device's key in the OS keyring, so no second secret has to be stored.
+    pub fn derive(secret: &[u8], label: &[u8]) -> Self {
+        use openmls_traits::crypto::OpenMlsCrypto;
+        use openmls_traits::types::HashType;
+        let crypto = openmls_rust_crypto::RustCrypto::default();
+        let prk = crypto
+            .hkdf_extract(HashType::Sha2_256, b"salon-seal-key", secret)
+            .expect("HKDF-SHA256 is always available");
+        let okm = crypto
+            .hkdf_expand(HashType::Sha2_256, prk.as_slice(), label, 32)
+            .expect("32 bytes are within HKDF's range");
+        let mut key = [0; 32];
+        key.copy_from_slice(okm.as_slice());
+        Self(key)
+    }
+
     /// A key from its 32 bytes (as read back from the keyring).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)

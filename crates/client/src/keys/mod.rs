@@ -39,6 +39,11 @@ impl DeviceKey {
         }
     }
 
+    /// The secret seed, for keys derived from it (the private-message store's key).
+    pub(crate) fn seed(&self) -> [u8; 32] {
+        self.secret.to_bytes()
+    }
+
     /// The public half, as the wire carries it.
     pub fn public_key(&self) -> PublicKey {
         PublicKey(self.secret.verifying_key().to_bytes())

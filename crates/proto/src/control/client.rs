@@ -65,6 +65,13 @@ pub enum ClientRequest {
     },
     /// Lists the account's devices. Answered by `devices`.
     ListDevices,
+    /// Lists another account's devices and their keys, so end-to-end encrypted
+    /// conversations can check that every member device is one the server registered.
+    /// Answered by `devices`.
+    ListUserDevices {
+        /// Whose devices.
+        user: UserId,
+    },
     /// Creates an invite code for someone else to register with (invite-only servers).
     CreateInvite {
         /// How many registrations the code allows.

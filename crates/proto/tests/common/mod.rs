@@ -96,6 +96,7 @@ pub fn client_sample(type_name: &str) -> ClientRequest {
         "approve_device" => ClientRequest::ApproveDevice { device_key: key },
         "revoke_device" => ClientRequest::RevokeDevice { device: device(2) },
         "list_devices" => ClientRequest::ListDevices,
+        "list_user_devices" => ClientRequest::ListUserDevices { user: user(2) },
         "create_invite" => ClientRequest::CreateInvite { uses: 5 },
         "get_profile" => ClientRequest::GetProfile {
             handle: handle("bob"),

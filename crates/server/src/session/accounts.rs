@@ -198,6 +198,9 @@ impl Session {
             ClientRequest::ListDevices => Ok(Reply::Devices {
                 devices: store.devices(peer.user).await.map_err(internal)?,
             }),
+            ClientRequest::ListUserDevices { user } => Ok(Reply::Devices {
+                devices: store.devices(user).await.map_err(internal)?,
+            }),
             ClientRequest::CreateInvite { uses } => {
                 if !(1..=100).contains(&uses) {
                     return Err(fail(

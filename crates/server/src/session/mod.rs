@@ -325,6 +325,7 @@ impl Session {
             ClientRequest::ApproveDevice { .. }
             | ClientRequest::RevokeDevice { .. }
             | ClientRequest::ListDevices
+            | ClientRequest::ListUserDevices { .. }
             | ClientRequest::CreateInvite { .. }
             | ClientRequest::GetProfile { .. }
             | ClientRequest::UpdateProfile { .. } => self.account_request(&peer, request).await,
