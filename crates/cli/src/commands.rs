@@ -33,7 +33,21 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
             invite,
         }) => {
             let client = connect(&cli).await?;
-            let result = account_create(&client, handle, display_name.as_deref(), invite).await;
+            let mut result = account_create(&client, handle, display_name.as_deref(), invite).await;
+            if result.is_ok() {
+                // Key packages go up now, so others can write before this profile
+                // ever runs a `dm` command.
+                result = salon_client::DirectMessages::start(&client)
+                    .await
+                    .map(drop)
+                    .map_err(describe);
+            }
+            client.shutdown().await;
+            result
+        }
+        Command::Dm(command) => {
+            let client = connect_logged_in(&cli).await?;
+            let result = crate::dm::run(&client, command).await;
             client.shutdown().await;
             result
         }
@@ -113,7 +127,7 @@ async fn connect_logged_in(cli: &Cli) -> Result<ClientHandle> {
 }
 
 /// A client error as a sentence a person can act on.
-fn describe(err: ClientError) -> anyhow::Error {
+pub(crate) fn describe(err: ClientError) -> anyhow::Error {
     match err {
         ClientError::Server { code, message, .. } => match code {
             ErrorCode::RoomNotFound => anyhow!("no such room (it may have ended): {message}"),

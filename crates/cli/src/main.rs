@@ -6,6 +6,7 @@
 //! On failure it prints one line, `salon-cli: <what to do>`, to stderr and exits 1.
 
 mod commands;
+mod dm;
 mod interrupt;
 
 use std::path::PathBuf;
@@ -47,6 +48,29 @@ pub(crate) enum Command {
     /// Rooms.
     #[command(subcommand)]
     Room(RoomCommand),
+    /// End-to-end encrypted private messages.
+    #[command(subcommand)]
+    Dm(DmCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DmCommand {
+    /// Sends TEXT to HANDLE (starting the conversation when there is none).
+    Send {
+        /// Whom to write to.
+        handle: String,
+        /// The message.
+        text: String,
+    },
+    /// Prints the unread messages of the conversation with HANDLE, oldest first, as
+    /// `HANDLE: TEXT` lines, and marks them read.
+    Read {
+        /// Whose conversation.
+        handle: String,
+        /// Wait up to this many seconds for a message when there is none yet.
+        #[arg(long)]
+        wait_seconds: Option<u64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
