@@ -24,8 +24,9 @@
 //! [`AudioSource`]: salon_audio_io::AudioSource
 //! [`AudioSink`]: salon_audio_io::AudioSink
 //!
-//! Message history and its encryption at rest (a key kept in the keyring) come with the
-//! end-to-end encryption layer; the local store holds no message content until then.
+//! - [`DirectMessages`]: end-to-end encrypted private messages (MLS through
+//!   `salon-e2ee`), history and state sealed at rest under a key derived from the
+//!   device key in the keyring; events arrive as [`ClientEvent::Dm`].
 
 mod audio;
 mod backoff;

@@ -3,10 +3,10 @@
 //!
 //! It holds the servers used and the account on each, playback volume per person,
 //! free-form settings, and the last MLS mailbox sequence each device acknowledged (so
-//! delivery resumes after it, also across restarts). Nothing secret is here: device keys
-//! live in the OS keyring. Message history comes with the end-to-end encryption layer,
-//! which will encrypt it at rest under a key kept in the keyring; until then this file
-//! holds no message content.
+//! delivery resumes after it, also across restarts). Device keys live in the OS keyring;
+//! private messages keep their own tables here (see `dm::store`), every secret in them
+//! sealed under a key derived from the device key, and `secure_delete` overwrites what
+//! is deleted.
 //!
 //! Queries go through the workspace's one sqlx (one `libsqlite3-sys` per build).
 
