@@ -278,3 +278,48 @@ async fn a_dropped_connection_rejoins_the_same_room() {
     check_back_in_the_room(&host, &listener, room);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_speaker_whose_connection_drops_is_back_on_stage_and_heard() {
+    support::init_tracing();
+    let (server, _data) = start_server().await;
+    let relay = Relay::start(server.local_addr()).await;
+    let (host, guest, _hp, _gp) = room_with_audio(&relay.url()).await;
+    let room = host.room().unwrap().room();
+    let guest_user = guest.account().expect("logged in").user;
+    let mut guest_events = guest.events();
+    host.invite_to_speak(guest_user).await.unwrap();
+    wait_for(&mut guest_events, "the invitation", |e| {
+        matches!(e, ClientEvent::InvitedToSpeak { .. }).then_some(())
+    })
+    .await;
+    guest.accept_speak_invite().await.unwrap();
+    guest.set_muted(false).await.unwrap();
+    eventually("the guest may speak", || guest.may_speak()).await;
+    let mut audio = host.audio_frames();
+    let _talker = Talker::start(guest.clone());
+    next_frame_within(&mut audio, TIMEOUT)
+        .await
+        .expect("the speaker is heard");
+    let mut host_events = host.events();
+
+    relay.cut();
+    let cut = Instant::now();
+    for events in [&mut host_events, &mut guest_events] {
+        states_until_connected(events).await;
+    }
+    // Back on stage, unmuted as before, and heard without a new invitation.
+    drain(&mut audio);
+    let heard = next_frame_within(&mut audio, TIMEOUT)
+        .await
+        .expect("the speaker is heard again");
+    println!(
+        "speaker heard again {:?} after the drop",
+        heard.saturating_duration_since(cut)
+    );
+    let view = guest.room().expect("the guest is in a room");
+    assert_eq!(view.room(), room);
+    assert_eq!(view.my_role(), Some(Role::Speaker));
+    assert!(guest.may_speak());
+    server.shutdown().await;
+}

@@ -90,6 +90,7 @@ impl Hub {
         let rooms = Rooms::new(RoomsConfig {
             capacity: config.room_capacity,
             stage_grace: config.stage_grace(),
+            rejoin_grace: config.stage_grace(),
         });
         Self {
             config,
@@ -227,6 +228,16 @@ impl Hub {
         let mut joined = lock(&wire.joined);
         joined.insert(peer.user, peer);
         wire.rebuild(&joined);
+    }
+
+    /// Whether connection `conn` is the one `user` joined `room` through (a later
+    /// connection of theirs replaces it).
+    pub(crate) fn is_wired(&self, room: RoomId, user: UserId, conn: u64) -> bool {
+        self.wire(room).is_some_and(|wire| {
+            lock(&wire.joined)
+                .get(&user)
+                .is_some_and(|p| p.conn == conn)
+        })
     }
 
     fn wire(&self, room: RoomId) -> Option<Arc<RoomWire>> {

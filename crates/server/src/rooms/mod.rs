@@ -25,7 +25,10 @@
 //!   muted, moving a listener to the audience, ...) succeed with no deltas.
 //! - Ended rooms are forgotten: joining one answers `room_not_found`.
 //! - Roles are not remembered across leaving: a moderator or speaker who leaves and
-//!   rejoins comes back as a listener (the host seat is the one exception above).
+//!   rejoins comes back as a listener (the host seat is the one exception above). A
+//!   dropped connection is not leaving: a moderator or speaker whose connection drops
+//!   ([`Rooms::drop_connection`]) gets their role and mute flags back on rejoining
+//!   within the rejoin grace, so a network blip does not cost a speaker their place.
 
 mod actions;
 mod errors;
@@ -61,6 +64,8 @@ pub struct RoomsConfig {
     pub capacity: usize,
     /// How long a room may go with nobody on stage before [`Rooms::tick`] ends it.
     pub stage_grace: Duration,
+    /// How long a moderator or speaker whose connection dropped keeps their place.
+    pub rejoin_grace: Duration,
 }
 
 impl Default for RoomsConfig {
@@ -68,6 +73,7 @@ impl Default for RoomsConfig {
         Self {
             capacity: DEFAULT_CAPACITY,
             stage_grace: DEFAULT_STAGE_GRACE,
+            rejoin_grace: DEFAULT_STAGE_GRACE,
         }
     }
 }
@@ -243,7 +249,7 @@ impl Rooms {
             return Err(errors::room_full(capacity));
         }
         let mut out = Vec::new();
-        let stream = state.admit(person, &mut out);
+        let stream = state.admit(person, now, self.config.rejoin_grace, &mut out);
         state.refresh_stage(now);
         let snapshot = state.snapshot();
         self.memberships.entry(user).or_default().insert(room);
@@ -266,6 +272,28 @@ impl Rooms {
         }
         let mut out = Vec::new();
         state.remove(user, &mut out);
+        state.refresh_stage(now);
+        unlink(&mut self.memberships, user, room);
+        Ok(out)
+    }
+
+    /// Leaves a room because the member's connection dropped: like
+    /// [`leave`](Self::leave), but a moderator or speaker gets their place back if they
+    /// rejoin within the rejoin grace.
+    ///
+    /// Refusals: `room_not_found`, `not_in_room`.
+    pub fn drop_connection(
+        &mut self,
+        room: RoomId,
+        user: UserId,
+        now: Instant,
+    ) -> Result<Deliveries, ErrorBody> {
+        let state = visible_room_mut(&mut self.rooms, room, user)?;
+        if state.member(user).is_none() {
+            return Err(errors::not_in_room());
+        }
+        let mut out = Vec::new();
+        state.drop_connection(user, now, &mut out);
         state.refresh_stage(now);
         unlink(&mut self.memberships, user, room);
         Ok(out)
@@ -303,6 +331,10 @@ impl Rooms {
     /// [`tick`](Self::tick), also answering which rooms ended (in the order they did),
     /// including those nobody was in and so nobody was told about.
     pub fn end_due(&mut self, now: Instant) -> (Vec<RoomId>, Deliveries) {
+        let rejoin_grace = self.config.rejoin_grace;
+        for room in self.rooms.values_mut() {
+            room.forget_returning(now, rejoin_grace);
+        }
         let grace = self.config.stage_grace;
         let mut due: Vec<(u64, RoomId)> = self
             .rooms

@@ -13,7 +13,7 @@
 //! the slots directly, without hashing.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use salon_proto::room::{Member, Role, RoomChange, RoomSnapshot, RoomSummary, Visibility};
 use salon_proto::{Event, RoomId, StreamId, UserId};
@@ -93,6 +93,18 @@ pub(super) struct Room {
     /// Invited into this (private) room.
     invited: HashSet<UserId>,
     banned: HashSet<UserId>,
+    /// Members on stage whose connection dropped: their place, kept for a grace period
+    /// so a network blip does not send a speaker to the audience.
+    returning: HashMap<UserId, Returning>,
+}
+
+/// What a member whose connection dropped gets back if they rejoin in time.
+#[derive(Debug, Clone, Copy)]
+struct Returning {
+    role: Role,
+    muted: bool,
+    muted_by_moderator: bool,
+    since: Instant,
 }
 
 impl Room {
@@ -126,6 +138,7 @@ impl Room {
             stage_empty_since: Some(now),
             invited: HashSet::new(),
             banned: HashSet::new(),
+            returning: HashMap::new(),
         }
     }
 
@@ -253,14 +266,55 @@ impl Room {
         }
     }
 
-    /// Adds a member: the holder of the host seat as an unmuted host, anyone else as a
-    /// muted listener. The caller checked they are not a member yet.
-    pub(super) fn admit(&mut self, person: Person, out: &mut Deliveries) -> StreamId {
-        let user = person.user;
-        let role = if user == self.host {
-            Role::Host
+    /// Remembers the place of a member on stage (not the host seat holder, whose seat
+    /// waits anyway) whose connection dropped, then takes them out like
+    /// [`remove`](Self::remove).
+    pub(super) fn drop_connection(&mut self, user: UserId, now: Instant, out: &mut Deliveries) {
+        if let Some(present) = self.member(user)
+            && user != self.host
+            && matches!(present.role, Role::Moderator | Role::Speaker)
+        {
+            let place = Returning {
+                role: present.role,
+                muted: present.muted,
+                muted_by_moderator: present.muted_by_moderator,
+                since: now,
+            };
+            self.remove(user, out);
+            self.returning.insert(user, place);
         } else {
-            Role::Listener
+            self.remove(user, out);
+        }
+    }
+
+    /// Forgets places kept longer than `grace`.
+    pub(super) fn forget_returning(&mut self, now: Instant, grace: Duration) {
+        self.returning
+            .retain(|_, place| now.saturating_duration_since(place.since) < grace);
+    }
+
+    /// Adds a member: the holder of the host seat as an unmuted host; someone whose
+    /// connection dropped less than `grace` ago back in their place (role and mute
+    /// flags); anyone else as a muted listener. The caller checked they are not a
+    /// member yet.
+    pub(super) fn admit(
+        &mut self,
+        person: Person,
+        now: Instant,
+        grace: Duration,
+        out: &mut Deliveries,
+    ) -> StreamId {
+        let user = person.user;
+        let place = self
+            .returning
+            .remove(&user)
+            .filter(|place| now.saturating_duration_since(place.since) < grace);
+        let (role, muted, muted_by_moderator) = if user == self.host {
+            (Role::Host, false, false)
+        } else if let Some(place) = place {
+            (place.role, place.muted, place.muted_by_moderator)
+        } else {
+            (Role::Listener, true, false)
         };
         let stream = self.allocate_stream();
         let joined = self.next_join;
@@ -269,8 +323,8 @@ impl Room {
             person,
             role,
             stream,
-            muted: role == Role::Listener,
-            muted_by_moderator: false,
+            muted,
+            muted_by_moderator,
             speak_invite: None,
             joined,
             hand: None,
@@ -300,6 +354,7 @@ impl Room {
     /// pending invitation with them, frees their stream, and if they were the host hands
     /// the seat to the longest-present moderator.
     pub(super) fn remove(&mut self, user: UserId, out: &mut Deliveries) {
+        self.returning.remove(&user);
         self.lower_hand(user, out);
         let Some(slot) = self.index.remove(&user) else {
             return;

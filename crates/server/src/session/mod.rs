@@ -178,7 +178,7 @@ pub(crate) async fn serve(hub: Arc<Hub>, socket: WebSocket) {
             _ = &mut writer => break,
         }
     }
-    session.leave_current_room();
+    session.leave_current_room(true);
     let left = std::mem::take(&mut session.touched);
     hub.persist_rooms(&left).await;
     let user = match &session.phase {

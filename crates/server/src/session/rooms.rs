@@ -32,14 +32,27 @@ impl Session {
         self.hub.deliver_with(rooms, deliveries);
     }
 
-    /// Leaves the room this connection is in, if any (on disconnect or joining another).
-    pub(super) fn leave_current_room(&mut self) {
+    /// Leaves the room this connection is in, if any: on purpose when joining another,
+    /// or because the connection dropped (`dropped`), which keeps a speaker's place for
+    /// the rejoin grace. A dropped connection that is no longer the user's way into the
+    /// room (they rejoined from a new one before this one was noticed dead) changes
+    /// nothing.
+    pub(super) fn leave_current_room(&mut self, dropped: bool) {
         let (Some(room), Phase::LoggedIn(peer)) = (self.room.take(), &self.phase) else {
             return;
         };
+        if dropped && !self.hub.is_wired(room, peer.user, peer.conn) {
+            return;
+        }
         {
             let mut rooms = self.hub.rooms();
-            if let Ok(deliveries) = rooms.leave(room, peer.user, Instant::now()) {
+            let now = Instant::now();
+            let left = if dropped {
+                rooms.drop_connection(room, peer.user, now)
+            } else {
+                rooms.leave(room, peer.user, now)
+            };
+            if let Ok(deliveries) = left {
                 self.hub.deliver_with(&rooms, deliveries);
             }
         }
@@ -70,7 +83,7 @@ impl Session {
                     return Err(fail(ErrorCode::NotAuthenticated, "log in first"));
                 };
                 if self.room.is_some_and(|current| current != room) {
-                    self.leave_current_room();
+                    self.leave_current_room(false);
                 }
                 let me = Person {
                     user: peer.user,

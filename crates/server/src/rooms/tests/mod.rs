@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use salon_proto::room::{Member, Role, RoomChange, RoomSnapshot, Visibility};
 use salon_proto::{ErrorBody, ErrorCode, Event, Handle, RoomId, StreamId, UserId};
 
-use super::{Action, Deliveries, Person, RoomRecord, Rooms, RoomsConfig, Target};
+use super::{
+    Action, DEFAULT_STAGE_GRACE, Deliveries, Person, RoomRecord, Rooms, RoomsConfig, Target,
+};
 
 const HOST: u16 = 1;
 const MOD: u16 = 2;
@@ -265,6 +267,15 @@ impl World {
 
     fn leave(&mut self, room: RoomId, n: u16) -> Deliveries {
         self.try_leave(room, n).unwrap()
+    }
+
+    /// `n`'s connection drops while in `room`.
+    fn drop_connection(&mut self, room: RoomId, n: u16) -> Deliveries {
+        let result = self.rooms.drop_connection(room, uid(n), self.now);
+        let deliveries = result.expect("a member's connection drops");
+        self.feed(&deliveries);
+        self.check();
+        deliveries
     }
 
     fn try_act(&mut self, n: u16, action: Action) -> Result<Deliveries, ErrorBody> {

@@ -59,6 +59,7 @@ fn random_walks_keep_every_room_consistent() {
         let config = RoomsConfig {
             capacity: 10,
             stage_grace: Duration::from_secs(30),
+            rejoin_grace: Duration::from_secs(30),
         };
         let mut w = World::with_config(config);
         let visibilities = [

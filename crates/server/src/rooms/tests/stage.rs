@@ -836,3 +836,89 @@ fn audio_is_forwarded_only_for_unmuted_people_on_stage() {
     w.leave(room, ANN);
     assert_eq!(w.rooms.audio_sender(room, uid(ANN)), None);
 }
+
+/// The role and mute flags of `n` in `room` as the snapshot shows them.
+fn place(w: &World, room: RoomId, n: u16) -> (Role, bool, bool) {
+    let snapshot = w.rooms.snapshot(room, uid(HOST)).unwrap();
+    let member = snapshot
+        .members
+        .iter()
+        .find(|m| m.user == uid(n))
+        .expect("a member");
+    (member.role, member.muted, member.muted_by_moderator)
+}
+
+#[test]
+fn a_dropped_connection_keeps_a_speakers_place_for_the_rejoin_grace() {
+    let (mut w, room) = staged();
+    w.act(ANN, Action::SetMuted { room, muted: false });
+    assert_eq!(place(&w, room, ANN), (Role::Speaker, false, false));
+    assert_eq!(place(&w, room, MOD).0, Role::Moderator);
+
+    // The connection drops: the others see them leave, like any departure.
+    let d = w.drop_connection(room, ANN);
+    assert_eq!(deltas(&d), [RoomChange::MemberLeft { user: uid(ANN) }]);
+    w.drop_connection(room, MOD);
+
+    // Back within the grace: same role, same (un)muted state.
+    w.advance(Duration::from_secs(10));
+    w.join(room, ANN);
+    assert_eq!(place(&w, room, ANN), (Role::Speaker, false, false));
+    w.join(room, MOD);
+    assert_eq!(place(&w, room, MOD).0, Role::Moderator);
+
+    // Past the grace: the audience, like anyone else.
+    w.drop_connection(room, ANN);
+    w.advance(DEFAULT_STAGE_GRACE);
+    w.tick();
+    w.join(room, ANN);
+    assert_eq!(place(&w, room, ANN), (Role::Listener, true, false));
+}
+
+#[test]
+fn leaving_or_being_removed_forgets_the_place_and_moderator_mutes_survive_a_drop() {
+    let (mut w, room) = staged();
+    // Leaving on purpose is not a dropped connection.
+    w.drop_connection(room, ANN);
+    w.join(room, ANN);
+    w.leave(room, ANN);
+    w.join(room, ANN);
+    assert_eq!(place(&w, room, ANN).0, Role::Listener);
+
+    // A moderator's mute is not shed by dropping the connection.
+    w.act(
+        MOD,
+        Action::InviteToSpeak {
+            room,
+            user: uid(ANN),
+        },
+    );
+    w.act(ANN, Action::AcceptSpeakInvite { room });
+    w.act(ANN, Action::SetMuted { room, muted: false });
+    w.act(
+        MOD,
+        Action::ModeratorMute {
+            room,
+            user: uid(ANN),
+        },
+    );
+    w.drop_connection(room, ANN);
+    w.join(room, ANN);
+    assert_eq!(place(&w, room, ANN), (Role::Speaker, true, true));
+
+    // Removed while connected, then back: the audience.
+    w.act(
+        MOD,
+        Action::Remove {
+            room,
+            user: uid(ANN),
+        },
+    );
+    w.join(room, ANN);
+    assert_eq!(place(&w, room, ANN).0, Role::Listener);
+
+    // A listener's dropped connection keeps nothing.
+    w.drop_connection(room, BOB);
+    w.join(room, BOB);
+    assert_eq!(place(&w, room, BOB), (Role::Listener, true, false));
+}
