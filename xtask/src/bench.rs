@@ -1,36 +1,209 @@
-//! `cargo xtask bench`: runs the benchmarks and prints the machine they ran on, so a
-//! figure copied into BENCHMARKS.md always comes with its command and its machine.
+//! `cargo xtask bench [--quick]`: runs every benchmark and prints the machine they ran
+//! on, so a figure copied into BENCHMARKS.md always comes with its command and machine.
 //!
-//! Today these are the voice engine's criterion micro-benchmarks (encode, decode,
-//! jitter buffer, capture processing, mixing). The end-to-end figures (mouth-to-ear
-//! latency, fan-out capacity, DM delay, client footprint) come with `salon-bench`.
+//! First the voice engine's criterion micro-benchmarks (encode, decode, jitter buffer,
+//! capture processing, mixing); then `salon-bench`, built in release with
+//! `salon-server`, for the end-to-end figures: fan-out capacity (one speaker and ten,
+//! and the knee), mouth-to-ear latency on virtual and on real PulseAudio devices, and
+//! direct messages. The test services (PulseAudio among them) run meanwhile. `--quick`
+//! runs everything smaller and shorter (under five minutes once built).
+//!
 //! Benchmarks never fail because the machine is slow; only a benchmark that cannot run
-//! is an error.
+//! is an error. Each `salon-bench` run's JSON line is kept in
+//! `target/bench/results.jsonl`.
 
-use std::process::ExitCode;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
 
-use crate::{cmd, system_deps, workspace};
+use anyhow::Context as _;
+
+use crate::services::Services;
+use crate::{cmd, interrupt, system_deps, workspace};
 
 /// The packages with criterion benchmarks.
-const BENCHED_PACKAGES: &[&str] = &["salon-voice"];
+const BENCHED_PACKAGES: &[&str] = &["salon-voice", "salon-e2ee"];
 
-pub(crate) fn bench() -> anyhow::Result<ExitCode> {
+/// One `salon-bench` run: a name and its arguments.
+struct Run {
+    name: &'static str,
+    /// Arguments, separated by spaces.
+    args: &'static str,
+    /// A run that may report "not available yet" instead of figures.
+    optional: bool,
+}
+
+const FULL: &[Run] = &[
+    Run {
+        name: "fan-out, 1 speaker, 5,000 listeners",
+        args: "fanout --speakers 1 --listeners 5000 --seconds 20",
+        optional: false,
+    },
+    Run {
+        name: "fan-out, 10 speakers, 5,000 listeners",
+        args: "fanout --speakers 10 --listeners 5000 --seconds 20",
+        optional: false,
+    },
+    Run {
+        name: "fan-out knee, 1 speaker",
+        args: "fanout --speakers 1 --listeners 2000,5000,7500,10000,15000 --seconds 15",
+        optional: false,
+    },
+    Run {
+        name: "fan-out knee, 10 speakers",
+        args: "fanout --speakers 10 --listeners 250,500,1000,2000,3000,5000 --seconds 15",
+        optional: false,
+    },
+    Run {
+        name: "latency, 20 ms frames, virtual devices",
+        args: "latency --frame-ms 20 --devices virtual --seconds 45",
+        optional: false,
+    },
+    Run {
+        name: "latency, 10 ms frames, virtual devices",
+        args: "latency --frame-ms 10 --devices virtual --seconds 45",
+        optional: false,
+    },
+    Run {
+        name: "latency, 20 ms frames, PulseAudio devices",
+        args: "latency --frame-ms 20 --devices pulse --seconds 45",
+        optional: false,
+    },
+    Run {
+        name: "latency, 10 ms frames, PulseAudio devices",
+        args: "latency --frame-ms 10 --devices pulse --seconds 45",
+        optional: false,
+    },
+    Run {
+        name: "direct messages",
+        args: "dm",
+        optional: true,
+    },
+];
+
+const QUICK: &[Run] = &[
+    Run {
+        name: "fan-out, 1 speaker, 1,000 listeners",
+        args: "fanout --speakers 1 --listeners 1000 --seconds 5 --warmup 1",
+        optional: false,
+    },
+    Run {
+        name: "fan-out, 10 speakers, 500 listeners",
+        args: "fanout --speakers 10 --listeners 500 --seconds 5 --warmup 1",
+        optional: false,
+    },
+    Run {
+        name: "latency, 20 ms frames, virtual devices",
+        args: "latency --frame-ms 20 --devices virtual --seconds 10",
+        optional: false,
+    },
+    Run {
+        name: "latency, 10 ms frames, virtual devices",
+        args: "latency --frame-ms 10 --devices virtual --seconds 10",
+        optional: false,
+    },
+    Run {
+        name: "latency, 20 ms frames, PulseAudio devices",
+        args: "latency --frame-ms 20 --devices pulse --seconds 10",
+        optional: false,
+    },
+    Run {
+        name: "direct messages",
+        args: "dm",
+        optional: true,
+    },
+];
+
+pub(crate) fn bench(quick: bool) -> anyhow::Result<ExitCode> {
     system_deps::ensure_system_packages()?;
     println!("machine: {}", machine());
+    let (warm_up, measure) = if quick { ("0.5", "1") } else { ("1", "3") };
     for package in BENCHED_PACKAGES {
         let mut command = workspace::cargo();
         command
-            .current_dir(workspace::root())
             .args(["bench", "--package", package, "--benches", "--"])
             // Short runs: enough for stable medians of microsecond-scale work.
-            .args(["--warm-up-time", "1", "--measurement-time", "3"]);
+            .args(["--warm-up-time", warm_up, "--measurement-time", measure]);
         cmd::run(&mut command)?;
     }
+
+    let mut build = workspace::cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "salon-server",
+        "-p",
+        "salon-bench",
+    ]);
+    cmd::run(&mut build)?;
+    let release = target_dir()?.join("release");
+    let results_path = target_dir()?.join("bench/results.jsonl");
+    std::fs::create_dir_all(results_path.parent().unwrap_or(Path::new(".")))?;
+    let mut results = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&results_path)
+        .with_context(|| format!("cannot open {}", results_path.display()))?;
+
+    let services = Services::start()?;
+    println!("{}", services.describe());
+    let mut skipped = Vec::new();
+    for run in if quick { QUICK } else { FULL } {
+        println!("\nbench: {}: salon-bench {} --json", run.name, run.args);
+        let mut command = Command::new(release.join("salon-bench"));
+        command
+            .args(run.args.split_whitespace())
+            .arg("--json")
+            .env("SALON_BENCH_SERVER", release.join("salon-server"))
+            .current_dir(workspace::root())
+            .stdout(Stdio::piped());
+        services.apply(&mut command);
+        let mut child = interrupt::spawn_foreground(&mut command)
+            .with_context(|| format!("cannot start salon-bench for {}", run.name))?;
+        let stdout = child.child_mut().stdout.take().context("no stdout pipe")?;
+        // Progress is shown as it comes; the JSON line is kept.
+        let mut json = None;
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let line = line?;
+            if line.starts_with('{') {
+                json = Some(line);
+            } else {
+                println!("{line}");
+            }
+        }
+        let status = child.wait()?;
+        interrupt::check()?;
+        match json {
+            Some(json) if status.success() => writeln!(results, "{json}")?,
+            _ if run.optional => skipped.push(run.name),
+            _ => anyhow::bail!("salon-bench could not run {} ({status})", run.name),
+        }
+    }
+    drop(services);
+    println!("\nbench: results appended to {}", results_path.display());
+    for name in skipped {
+        println!("bench: not measured (not available in this build): {name}");
+    }
     println!(
-        "bench: not measured here yet: mouth-to-ear latency, fan-out capacity, DM delay \
-         and client footprint (see BENCHMARKS.md)."
+        "bench: client footprint (the desktop app under Xvfb) is measured by hand; see BENCHMARKS.md"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Cargo's target directory for this workspace (honours `CARGO_TARGET_DIR`).
+fn target_dir() -> anyhow::Result<PathBuf> {
+    let output = workspace::cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cargo metadata")?;
+    anyhow::ensure!(output.status.success(), "cargo metadata failed");
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("cargo metadata names no target directory")
 }
 
 /// CPU model and core count, from /proc/cpuinfo where there is one.

@@ -24,6 +24,11 @@ pub(crate) enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Run the benchmarks (the voice engine's criterion benches for now).
-    Bench,
+    /// Run the benchmarks: the voice engine's criterion benches, then `salon-bench`
+    /// (fan-out, mouth-to-ear latency, direct messages) against a release server.
+    Bench {
+        /// Smaller and shorter runs (under five minutes once built).
+        #[arg(long)]
+        quick: bool,
+    },
 }

@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         Command::Test => test_run::test(),
         Command::Ci => ci::ci(),
         Command::Run { args } => run::run(&args),
-        Command::Bench => bench::bench(),
+        Command::Bench { quick } => bench::bench(quick),
     };
     match result {
         Ok(code) => code,
