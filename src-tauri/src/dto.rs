@@ -302,6 +302,9 @@ pub struct DmMessage {
     pub sent_at: u64,
     /// Sent by this account.
     pub mine: bool,
+    /// Written by Salon itself (a device added or removed, the safety number changed);
+    /// `sender` is then empty.
+    pub notice: bool,
 }
 
 /// The number two people compare to know no one is in the middle.

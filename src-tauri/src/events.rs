@@ -8,10 +8,11 @@
 //! window is not focused.
 
 use salon_client::proto::room::EndReason;
-use salon_client::{ClientEvent, ClientHandle};
+use salon_client::{ClientEvent, ClientHandle, DmEvent};
 use tauri::{AppHandle, Emitter as _, Manager as _};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::commands::dm;
 use crate::dto::{RoomLeftReason, UiEvent};
 use crate::state::Core;
 use crate::{convert, dto, notify, tray};
@@ -23,12 +24,30 @@ pub fn emit(app: &AppHandle, event: &UiEvent) {
     }
 }
 
+/// After this long without a levels event, nobody is speaking any more (the server
+/// reports only streams that sent audio recently, so silence sends nothing).
+const LEVELS_STALE: std::time::Duration = std::time::Duration::from_millis(600);
+
 /// What the forwarder remembers to notice changes.
 #[derive(Debug, Default)]
 struct Seen {
     muted: Option<bool>,
     hand: Option<bool>,
     hands: Vec<String>,
+    /// When the last non-empty levels were sent, while they may still show someone
+    /// speaking.
+    levels_at: Option<std::time::Instant>,
+}
+
+/// Sends empty levels once the last ones are stale, so speaking rings go out.
+fn expire_levels(app: &AppHandle, seen: &mut Seen) {
+    if seen
+        .levels_at
+        .is_some_and(|at| at.elapsed() >= LEVELS_STALE)
+    {
+        seen.levels_at = None;
+        emit(app, &UiEvent::Levels { levels: Vec::new() });
+    }
 }
 
 /// Forwards `client`'s events until it shuts down.
@@ -39,8 +58,16 @@ pub fn spawn_forwarder(
     let mut events = client.events();
     tauri::async_runtime::spawn(async move {
         let mut seen = Seen::default();
+        let mut tick = tokio::time::interval(LEVELS_STALE / 2);
         loop {
-            match events.recv().await {
+            let received = tokio::select! {
+                received = events.recv() => received,
+                _ = tick.tick() => {
+                    expire_levels(&app, &mut seen);
+                    continue;
+                }
+            };
+            match received {
                 Ok(event) => forward(&app, &client, event, &mut seen).await,
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!("the UI forwarder missed {missed} events; resending state");
@@ -73,12 +100,9 @@ async fn forward(app: &AppHandle, client: &ClientHandle, event: ClientEvent, see
         }
         ClientEvent::SpeakingLevels { levels, .. } => {
             if let Some(view) = client.room() {
-                emit(
-                    app,
-                    &UiEvent::Levels {
-                        levels: convert::levels(&view, &levels),
-                    },
-                );
+                let levels = convert::levels(&view, &levels);
+                seen.levels_at = (!levels.is_empty()).then(std::time::Instant::now);
+                emit(app, &UiEvent::Levels { levels });
             }
         }
         ClientEvent::InvitedToSpeak { .. } => {
@@ -105,6 +129,7 @@ async fn forward(app: &AppHandle, client: &ClientHandle, event: ClientEvent, see
             }
             left(app, seen, RoomLeftReason::Ended).await;
         }
+        ClientEvent::Dm(event) => dm_event(app, client, event).await,
         ClientEvent::Error { code, message } => emit(
             app,
             &UiEvent::Error {
@@ -163,12 +188,55 @@ fn room_changed(app: &AppHandle, client: &ClientHandle, seen: &mut Seen) {
     emit(app, &UiEvent::Room { room });
 }
 
+/// A private-message event: the message or the list, a changed safety number, a
+/// refused message; a notification for others' messages when the window is not focused.
+async fn dm_event(app: &AppHandle, client: &ClientHandle, event: DmEvent) {
+    let core = app.state::<Core>();
+    match event {
+        DmEvent::Message(message) => {
+            let message = dm::message(&core, client, message).await;
+            if !message.mine && !message.notice {
+                let from = if message.sender.display_name.is_empty() {
+                    message.sender.handle.clone()
+                } else {
+                    message.sender.display_name.clone()
+                };
+                notify::unless_focused(app, &format!("Message from {from}"), &message.text);
+            }
+            emit(app, &UiEvent::DmMessage { message });
+        }
+        DmEvent::ConversationsChanged => {
+            let Ok(dms) = core.dms(client).await else {
+                return;
+            };
+            match dm::conversations(&core, client, &dms).await {
+                Ok(conversations) => emit(app, &UiEvent::DmChanged { conversations }),
+                Err(err) => tracing::warn!("cannot list conversations: {}", err.message),
+            }
+        }
+        DmEvent::SafetyNumberChanged { conversation } => emit(
+            app,
+            &UiEvent::SafetyNumberChanged {
+                conversation_id: conversation,
+            },
+        ),
+        DmEvent::Rejected { reason, .. } => emit(
+            app,
+            &UiEvent::Error {
+                code: "dm_rejected".to_owned(),
+                message: format!("A private message could not be read and was dropped: {reason}."),
+            },
+        ),
+    }
+}
+
 /// The room is over for this app: audio stops, the UI and the tray are told.
 async fn left(app: &AppHandle, seen: &mut Seen, reason: RoomLeftReason) {
     let core = app.state::<Core>();
     core.set_invited(false);
     core.stop_voice().await;
     *seen = Seen::default();
+    emit(app, &UiEvent::Levels { levels: Vec::new() });
     tray::show_muted(app, None);
     emit(app, &UiEvent::RoomLeft { reason });
 }

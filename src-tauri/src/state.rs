@@ -13,7 +13,9 @@ use std::sync::Mutex;
 
 use salon_audio_io::{AudioSink, AudioSource, Capture, Playback, StreamOptions};
 use salon_client::proto::UserId;
-use salon_client::{Client, ClientConfig, ClientHandle, KeyStore, VoiceConfig, VoiceSession};
+use salon_client::{
+    Client, ClientConfig, ClientHandle, DirectMessages, KeyStore, VoiceConfig, VoiceSession,
+};
 use tauri::AppHandle;
 
 use crate::convert;
@@ -43,8 +45,14 @@ pub struct Core {
     invited: Mutex<bool>,
     /// Playback volumes by user (percent), mirrored from the local store.
     volumes: Mutex<HashMap<UserId, u16>>,
+    /// Private messages, once an account is logged in.
+    dms: Mutex<Option<DirectMessages>>,
+    /// People looked up by handle (DM peers), so each is asked of the server once.
+    people: Mutex<HashMap<String, dto::Person>>,
     /// Serialises connecting and hosting.
     transition: tokio::sync::Mutex<()>,
+    /// Serialises starting private messages.
+    dm_start: tokio::sync::Mutex<()>,
     /// Global hotkeys.
     pub hotkeys: Hotkeys,
 }
@@ -63,7 +71,10 @@ impl Core {
             forwarder: Mutex::new(None),
             invited: Mutex::new(false),
             volumes: Mutex::new(HashMap::new()),
+            dms: Mutex::new(None),
+            people: Mutex::new(HashMap::new()),
             transition: tokio::sync::Mutex::new(()),
+            dm_start: tokio::sync::Mutex::new(()),
             hotkeys,
         }
     }
@@ -207,6 +218,11 @@ impl Core {
         *lock(&self.client) = Some(client.clone());
         let forwarder = events::spawn_forwarder(app.clone(), client.clone());
         *lock(&self.forwarder) = Some(forwarder);
+        if client.account().is_some()
+            && let Err(err) = self.dms(&client).await
+        {
+            tracing::warn!("private messages did not start: {}", err.message);
+        }
         events::emit(
             app,
             &dto::UiEvent::Connection {
@@ -219,6 +235,8 @@ impl Core {
     /// Closes the current connection, if any (leaving its room).
     async fn disconnect(&self) {
         self.stop_voice().await;
+        lock(&self.dms).take();
+        lock(&self.people).clear();
         if let Some(forwarder) = lock(&self.forwarder).take() {
             forwarder.abort();
         }
@@ -290,6 +308,50 @@ impl Core {
         Some(convert::room(&view, invited, |user| {
             volumes.get(&user).copied().unwrap_or(100)
         }))
+    }
+
+    /// Private messages of `client`'s account, started on first use.
+    pub async fn dms(&self, client: &ClientHandle) -> UiResult<DirectMessages> {
+        if let Some(dms) = lock(&self.dms).clone() {
+            return Ok(dms);
+        }
+        if client.account().is_none() {
+            return Err(UiError::no_account());
+        }
+        let _guard = self.dm_start.lock().await;
+        if let Some(dms) = lock(&self.dms).clone() {
+            return Ok(dms);
+        }
+        let dms = DirectMessages::start(client).await?;
+        *lock(&self.dms) = Some(dms.clone());
+        Ok(dms)
+    }
+
+    /// Someone by handle, as lists show them: asked of the server once (exact-handle
+    /// lookups are rate-limited), the handle alone when the lookup fails.
+    pub async fn person(&self, client: &ClientHandle, handle: &str) -> dto::Person {
+        if let Some(person) = lock(&self.people).get(handle).cloned() {
+            return person;
+        }
+        match client.get_profile(handle).await {
+            Ok(profile) => {
+                let person = dto::Person {
+                    user_id: profile.user.to_string(),
+                    handle: profile.handle.to_string(),
+                    display_name: profile.display_name,
+                };
+                lock(&self.people).insert(handle.to_owned(), person.clone());
+                person
+            }
+            Err(err) => {
+                tracing::debug!("no profile for {handle}: {err}");
+                dto::Person {
+                    user_id: String::new(),
+                    handle: handle.to_owned(),
+                    display_name: handle.to_owned(),
+                }
+            }
+        }
     }
 
     /// Remembers whether an invitation to speak waits for an answer.

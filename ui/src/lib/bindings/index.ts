@@ -383,7 +383,12 @@ sentAt: number,
 /**
  * Sent by this account.
  */
-mine: boolean, };
+mine: boolean, 
+/**
+ * Written by Salon itself (a device added or removed, the safety number changed);
+ * `sender` is then empty.
+ */
+notice: boolean, };
 
 /**
  * The number two people compare to know no one is in the middle.
