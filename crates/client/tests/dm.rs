@@ -397,3 +397,39 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Not a test: measures send → receive delay through a real in-process server for
+/// BENCHMARKS.md (`cargo test -p salon-client --test dm -- --ignored --nocapture
+/// measure_send_to_receive_delay`). Asserts only that every message arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement for BENCHMARKS.md, not a check"]
+async fn measure_send_to_receive_delay() {
+    let (server, _data) = start_server().await;
+    let url = server.ws_url();
+    let mut alice = person(&url, "alice").await;
+    let mut bob = person(&url, "bob").await;
+    let conversation = alice.dm.open(&bob.handle()).await.unwrap();
+    say(&mut alice, &conversation.id, "warm-up").await;
+    assert_eq!(next_text(&mut bob).await.1, "warm-up");
+    let mut delays = Vec::new();
+    // Paced: each send makes four requests (mailbox, two device lists, the send), and
+    // the server limits requests per connection.
+    for i in 0..100 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let text = format!("message {i}");
+        let start = std::time::Instant::now();
+        alice.dm.send(&conversation.id, &text).await.unwrap();
+        assert_eq!(next_text(&mut bob).await.1, text);
+        delays.push(start.elapsed());
+        let _ = next_text(&mut alice).await;
+    }
+    delays.sort();
+    let at = |q: f64| delays[((delays.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "send → receive over {} messages: p50 {:?}, p99 {:?}, max {:?}",
+        delays.len(),
+        at(0.5),
+        at(0.99),
+        delays[delays.len() - 1]
+    );
+}
