@@ -187,6 +187,43 @@ async fn every_device_reads_in_order_and_a_later_device_only_what_follows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_people_one_with_two_devices_share_a_conversation() {
+    let (server, _data) = start_server().await;
+    let url = server.ws_url();
+    let mut alice = person(&url, "alice").await;
+    let mut alice2 = another_device(&url, &alice).await;
+    let mut bob = person(&url, "bob").await;
+    let mut carol = person(&url, "carol").await;
+    let (a, b, c) = (alice.handle(), bob.handle(), carol.handle());
+    let group = alice.dm.open_group(&[&b, &c]).await.expect("open a group");
+    let mut peers = group.peers.clone();
+    peers.sort();
+    let mut expected = vec![b.clone(), c.clone()];
+    expected.sort();
+    assert_eq!(peers, expected);
+    say(&mut alice, &group.id, "hello both").await;
+    for device in [&mut bob, &mut carol, &mut alice2] {
+        assert_eq!(next_text(device).await, (a.clone(), "hello both".into()));
+    }
+    let on_carol = carol
+        .dm
+        .find_group(&[&a, &b])
+        .await
+        .unwrap()
+        .expect("carol has the group")
+        .id;
+    say(&mut carol, &on_carol, "hi from carol").await;
+    for device in [&mut alice, &mut alice2, &mut bob] {
+        assert_eq!(next_text(device).await, (c.clone(), "hi from carol".into()));
+    }
+    let on_bob = bob.dm.find_group(&[&a, &c]).await.unwrap().unwrap().id;
+    let number = alice.dm.safety_number(&group.id).await.unwrap();
+    assert_eq!(number, bob.dm.safety_number(&on_bob).await.unwrap());
+    assert_eq!(number, carol.dm.safety_number(&on_carol).await.unwrap());
+    assert_eq!(texts(&bob, &on_bob).await, ["hello both", "hi from carol"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tampered_ciphertext_is_refused_and_the_conversation_goes_on() {
     let (server, _data) = start_server().await;
     let url = server.ws_url();

@@ -26,6 +26,8 @@ use crate::{ClientError, ClientEvent, ClientHandle, Result};
 const KEY_PACKAGE_BATCH: usize = 20;
 /// How long a device without key packages is not asked again.
 const NOT_READY_PAUSE: Duration = Duration::from_secs(30);
+/// Most people in a conversation besides this account (groups of up to 50).
+const MAX_PEERS: usize = 49;
 /// Attempts at a membership change that keeps losing its epoch.
 const COMMIT_ATTEMPTS: usize = 8;
 
@@ -591,24 +593,35 @@ impl Engine {
         ))
     }
 
-    /// Starts (or finds) the conversation with `handle`.
-    pub(crate) async fn open(&mut self, handle: &str) -> Result<String> {
-        if handle == self.me {
+    /// Starts (or finds) the conversation with exactly these people (one for a direct
+    /// conversation, up to 49 for a group: every device of everyone, same path).
+    pub(crate) async fn open(&mut self, handles: &[String]) -> Result<String> {
+        let peers: BTreeSet<String> = handles.iter().cloned().collect();
+        if peers.is_empty() || peers.contains(&self.me) {
             return Err(ClientError::InvalidArgument(
-                "a conversation needs someone else".into(),
+                "a conversation needs someone else (and names you only once)".into(),
             ));
         }
+        if peers.len() > MAX_PEERS {
+            return Err(ClientError::InvalidArgument(format!(
+                "a conversation holds at most {} people",
+                MAX_PEERS + 1
+            )));
+        }
         self.catch_up().await?;
-        let peers: BTreeSet<String> = [handle.to_owned()].into();
         if let Some((id, _)) = self.find_conversation(&peers).await? {
             return Ok(id);
         }
-        let profile = self.client.get_profile(handle).await?;
+        let mut users = BTreeMap::new();
+        for handle in &peers {
+            let profile = self.client.get_profile(handle).await?;
+            users.insert(profile.handle.as_str().to_owned(), profile.user);
+        }
         let group = self.device.create_group().map_err(e2ee)?;
         let id = hex(&group);
         let record = Record {
-            peers: vec![profile.handle.as_str().to_owned()],
-            users: [(profile.handle.as_str().to_owned(), profile.user)].into(),
+            peers: users.keys().cloned().collect(),
+            users,
             digits: None,
             verified: None,
             last_text: None,
@@ -618,7 +631,10 @@ impl Engine {
         self.save().await?;
         self.sync_members(&id, &group).await?;
         let members = self.device.members(&group).map_err(e2ee)?;
-        if !members.iter().any(|m| m.handle == handle) {
+        if let Some(handle) = peers
+            .iter()
+            .find(|h| !members.iter().any(|m| &m.handle == *h))
+        {
             return Err(ClientError::Server {
                 code: ErrorCode::NoKeyPackage,
                 message: format!("{handle} has no device ready for private messages yet"),

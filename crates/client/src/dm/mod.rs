@@ -207,8 +207,15 @@ impl DirectMessages {
     /// Opens the conversation with `handle`, starting it when there is none; answers
     /// its id. Fails with `no_key_package` when they have no device ready yet.
     pub async fn open(&self, handle: &str) -> Result<Conversation> {
+        self.open_group(&[handle]).await
+    }
+
+    /// Opens the conversation with exactly these people (a group of up to 50 with this
+    /// account), starting it when there is none; the same path as [`Self::open`].
+    pub async fn open_group(&self, handles: &[&str]) -> Result<Conversation> {
+        let handles: Vec<String> = handles.iter().map(|h| (*h).to_owned()).collect();
         let mut engine = self.engine.lock().await;
-        let id = engine.open(handle).await?;
+        let id = engine.open(&handles).await?;
         engine.conversation(&id).await
     }
 
@@ -224,13 +231,20 @@ impl DirectMessages {
             .collect())
     }
 
-    /// The conversation with exactly these people, if there is one.
+    /// The direct conversation with `handle`, if there is one.
     pub async fn find(&self, handle: &str) -> Result<Option<Conversation>> {
-        Ok(self
-            .conversations()
-            .await?
-            .into_iter()
-            .find(|c| c.peers == [handle]))
+        self.find_group(&[handle]).await
+    }
+
+    /// The conversation with exactly these people (this account aside), if there is one.
+    pub async fn find_group(&self, handles: &[&str]) -> Result<Option<Conversation>> {
+        let mut wanted: Vec<&str> = handles.to_vec();
+        wanted.sort_unstable();
+        Ok(self.conversations().await?.into_iter().find(|c| {
+            let mut peers: Vec<&str> = c.peers.iter().map(String::as_str).collect();
+            peers.sort_unstable();
+            peers == wanted
+        }))
     }
 
     /// A conversation's messages, oldest first.
