@@ -224,6 +224,43 @@ async fn three_people_one_with_two_devices_share_a_conversation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_device_is_removed_from_the_conversation() {
+    let (server, _data) = start_server().await;
+    let url = server.ws_url();
+    let mut alice = person(&url, "alice").await;
+    let mut bob = person(&url, "bob").await;
+    let mut lost = another_device(&url, &bob).await;
+    let conversation = alice.dm.open(&bob.handle()).await.unwrap();
+    say(&mut alice, &conversation.id, "before").await;
+    assert_eq!(next_text(&mut bob).await.1, "before");
+    assert_eq!(next_text(&mut lost).await.1, "before");
+    let with_lost = alice.dm.safety_number(&conversation.id).await.unwrap();
+
+    // Bob revokes the lost device; the next message removes it from the group first.
+    let lost_device = lost.client.account().unwrap().device;
+    bob.client.revoke_device(lost_device).await.unwrap();
+    say(&mut alice, &conversation.id, "after").await;
+    assert_eq!(next_text(&mut bob).await.1, "after");
+    let without = alice.dm.safety_number(&conversation.id).await.unwrap();
+    assert_ne!(without.digits, with_lost.digits);
+    let on_bob = conversation_with(&bob, &alice.handle()).await;
+    assert_eq!(bob.dm.safety_number(&on_bob).await.unwrap(), without);
+    let history = alice.dm.history(&conversation.id).await.unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|m| m.notice && m.text.contains("was removed")),
+        "{history:?}"
+    );
+    let on_lost = conversation_with(&lost, &alice.handle()).await;
+    assert_eq!(
+        texts(&lost, &on_lost).await,
+        ["before"],
+        "the lost device read nothing after"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tampered_ciphertext_is_refused_and_the_conversation_goes_on() {
     let (server, _data) = start_server().await;
     let url = server.ws_url();
