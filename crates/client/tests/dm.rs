@@ -221,6 +221,32 @@ async fn three_people_one_with_two_devices_share_a_conversation() {
     assert_eq!(number, bob.dm.safety_number(&on_bob).await.unwrap());
     assert_eq!(number, carol.dm.safety_number(&on_carol).await.unwrap());
     assert_eq!(texts(&bob, &on_bob).await, ["hello both", "hi from carol"]);
+
+    // A reply and a reaction travel with the id of the message they are about.
+    let first = alice.dm.history(&group.id).await.unwrap();
+    let hello = first
+        .iter()
+        .find(|m| m.text == "hello both")
+        .unwrap()
+        .id
+        .clone();
+    let reply = bob.dm.reply(&on_bob, &hello, "hello to you").await.unwrap();
+    bob.dm.react(&on_bob, &hello, "👍").await.unwrap();
+    let got = wait_for(&mut carol.events, "the reaction", |e| match e {
+        ClientEvent::Dm(DmEvent::Message(m)) if m.reaction_to.is_some() => Some(m.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        (got.text.as_str(), got.reaction_to.as_deref()),
+        ("👍", Some(hello.as_str()))
+    );
+    let history = carol.dm.history(&on_carol).await.unwrap();
+    let stored = history
+        .iter()
+        .find(|m| m.id == reply.id)
+        .expect("the reply");
+    assert_eq!(stored.reply_to.as_deref(), Some(hello.as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

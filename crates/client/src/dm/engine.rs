@@ -220,6 +220,8 @@ impl Engine {
                     text: chat.text,
                     sent_at_ms: chat.sent_at_ms,
                     notice: false,
+                    reply_to: chat.reply_to,
+                    reaction_to: chat.reaction_to,
                 };
                 self.record_message(message).await?;
             }
@@ -278,6 +280,8 @@ impl Engine {
             sent_at_ms: now_ms(),
             mine: false,
             notice: true,
+            reply_to: None,
+            reaction_to: None,
         };
         self.record_message(message).await.map(drop)
     }
@@ -650,13 +654,22 @@ impl Engine {
         Ok(id)
     }
 
-    /// Encrypts and sends a text; answers it as stored in the history.
-    pub(crate) async fn send(&mut self, id: &str, text: &str) -> Result<DmMessage> {
+    /// Encrypts and sends a text (a reply or a reaction when those are set); answers
+    /// it as stored in the history.
+    pub(crate) async fn send(
+        &mut self,
+        id: &str,
+        text: &str,
+        reply_to: Option<String>,
+        reaction_to: Option<String>,
+    ) -> Result<DmMessage> {
         self.catch_up().await?;
         let group = self.sending_group(id).await?;
         self.sync_members(id, &group).await?;
         let group = self.sending_group(id).await?;
-        let chat = ChatMessage::text(random_id(), now_ms(), text);
+        let mut chat = ChatMessage::text(random_id(), now_ms(), text);
+        chat.reply_to = reply_to;
+        chat.reaction_to = reaction_to;
         let out = self.device.encrypt(&group, &chat.encode()).map_err(e2ee)?;
         // Saved before sending: a generation is never used twice, even after a crash.
         self.save().await?;
@@ -685,6 +698,8 @@ impl Engine {
             sent_at_ms: chat.sent_at_ms,
             mine: true,
             notice: false,
+            reply_to: chat.reply_to,
+            reaction_to: chat.reaction_to,
         };
         self.record_message(message.clone()).await?;
         Ok(message)

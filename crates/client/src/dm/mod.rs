@@ -76,6 +76,12 @@ pub struct DmMessage {
     pub mine: bool,
     /// Written by Salon itself: a device added or removed, the safety number changed.
     pub notice: bool,
+    /// The id of the message this one answers.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// A reaction (the text is the emoji) to the message with this id.
+    #[serde(default)]
+    pub reaction_to: Option<String>,
 }
 
 /// A conversation's safety number, to compare with the other person.
@@ -260,7 +266,31 @@ impl DirectMessages {
             return Err(ClientError::InvalidArgument("an empty message".into()));
         }
         let mut engine = self.engine.lock().await;
-        engine.send(conversation, text).await
+        engine.send(conversation, text, None, None).await
+    }
+
+    /// Sends a text answering the message `to` (its id).
+    pub async fn reply(&self, conversation: &str, to: &str, text: &str) -> Result<DmMessage> {
+        if text.is_empty() {
+            return Err(ClientError::InvalidArgument("an empty message".into()));
+        }
+        let mut engine = self.engine.lock().await;
+        engine
+            .send(conversation, text, Some(to.to_owned()), None)
+            .await
+    }
+
+    /// Reacts to the message `to` (its id) with `emoji`.
+    pub async fn react(&self, conversation: &str, to: &str, emoji: &str) -> Result<DmMessage> {
+        if emoji.is_empty() || emoji.chars().count() > 8 {
+            return Err(ClientError::InvalidArgument(
+                "a reaction is one emoji".into(),
+            ));
+        }
+        let mut engine = self.engine.lock().await;
+        engine
+            .send(conversation, emoji, None, Some(to.to_owned()))
+            .await
     }
 
     /// Marks everything in the conversation as read.
