@@ -204,7 +204,7 @@ async fn setup_speakers(
     addr: SocketAddr,
     speakers: usize,
     shared: &Arc<Shared>,
-) -> anyhow::Result<(RoomId, Vec<Arc<Mutex<Writer>>>)> {
+) -> anyhow::Result<(RoomId, Vec<Arc<Mutex<(Writer, u32)>>>)> {
     let mut host = Session::register(addr, "bench_host").await?;
     let room = host.host_room("Fan-out benchmark").await?;
     let mut sessions = Vec::with_capacity(speakers);
@@ -228,7 +228,7 @@ async fn setup_speakers(
     for session in sessions {
         let Session { reader, writer, .. } = session;
         tokio::spawn(listen(reader, Arc::clone(shared), speakers, false));
-        writers.push(Arc::new(Mutex::new(writer)));
+        writers.push(Arc::new(Mutex::new((writer, 0))));
     }
     Ok((room, writers))
 }
@@ -342,7 +342,7 @@ async fn measure(
     config: &FanoutConfig,
     server: &ServerProcess,
     shared: &Arc<Shared>,
-    writers: &[Arc<Mutex<Writer>>],
+    writers: &[Arc<Mutex<(Writer, u32)>>],
     listeners: usize,
     join_seconds: f64,
 ) -> anyhow::Result<FanoutStep> {
@@ -436,21 +436,23 @@ async fn measure(
 /// sent inside the window.
 async fn speak(
     index: usize,
-    writer: Arc<Mutex<Writer>>,
+    writer: Arc<Mutex<(Writer, u32)>>,
     shared: Arc<Shared>,
     first: Instant,
     window_start: Instant,
     window_end: Instant,
 ) -> anyhow::Result<u64> {
-    let mut writer = writer.lock().await;
+    let mut guard = writer.lock().await;
+    // The sequence carries on from the previous step: listeners already in the room
+    // check the order across steps.
+    let (writer, sequence) = &mut *guard;
     let mut frame = vec![0u8; HEADER_LEN + PAYLOAD];
     let mut in_window = 0;
-    let mut sequence: u32 = 0;
     let mut due = first;
     while due < window_end {
         tokio::time::sleep_until(due.into()).await;
         let header = FrameHeader::audio(
-            sequence,
+            *sequence,
             sequence.wrapping_mul(960),
             AudioLevel::new(20, true),
             Flags::default(),
@@ -466,7 +468,7 @@ async fn speak(
         if sent_at >= window_start && sent_at < window_end {
             in_window += 1;
         }
-        sequence = sequence.wrapping_add(1);
+        *sequence = sequence.wrapping_add(1);
         due += FRAME;
     }
     Ok(in_window)

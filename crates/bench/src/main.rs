@@ -5,6 +5,7 @@
 //! can quote the same numbers. A benchmark reports what it measured; it never fails
 //! because the machine is slow, only when it cannot run.
 
+mod dm;
 mod fanout;
 mod histogram;
 mod latency;
@@ -70,8 +71,12 @@ enum Command {
         #[arg(long, default_value_os_t = default_signal())]
         signal: PathBuf,
     },
-    /// Direct messages: send → receive delay, throughput, MLS setup time.
-    Dm,
+    /// Private messages: MLS conversation setup time and send → receive delay.
+    Dm {
+        /// Messages measured (one every 250 ms).
+        #[arg(long, default_value_t = 100)]
+        messages: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -143,11 +148,12 @@ fn run(args: Args) -> anyhow::Result<()> {
                 emit_json("latency", &report)?;
             }
         }
-        Command::Dm => {
-            anyhow::bail!(
-                "dm: not available yet: the client has no direct-message API to measure \
-                 (it comes with the end-to-end encryption layer)"
-            );
+        Command::Dm { messages } => {
+            let report = runtime.block_on(dm::run(&server, messages))?;
+            dm::print(&report);
+            if args.json {
+                emit_json("dm", &report)?;
+            }
         }
     }
     Ok(())
