@@ -95,8 +95,14 @@ async fn forward(app: &AppHandle, client: &ClientHandle, event: ClientEvent, see
             },
         ),
         ClientEvent::RoomState(_) | ClientEvent::HandQueue { .. } => {
-            core.load_volumes(client).await;
             room_changed(app, client, seen);
+        }
+        ClientEvent::AudioDevice { direction, event } => {
+            tracing::info!("audio {direction} device: {event:?}");
+            match crate::commands::settings::list_devices().await {
+                Ok(devices) => emit(app, &UiEvent::DevicesChanged { devices }),
+                Err(err) => tracing::warn!("cannot list devices: {}", err.message),
+            }
         }
         ClientEvent::SpeakingLevels { levels, .. } => {
             if let Some(view) = client.room() {

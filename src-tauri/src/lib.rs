@@ -62,9 +62,12 @@ pub fn run() -> ExitCode {
             if let Err(err) = tray::install(&handle) {
                 tracing::warn!("no tray icon: {err}");
             }
-            app.state::<Core>().hotkeys.register_all(&handle);
+            let core = app.state::<Core>();
+            core.hotkeys.register_all(&handle);
+            let starting = core.started.clone().try_write_owned();
             tauri::async_runtime::spawn(async move {
                 handle.state::<Core>().resume(&handle).await;
+                drop(starting);
             });
             Ok(())
         })

@@ -43,8 +43,6 @@ pub struct Core {
     forwarder: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
     /// A moderator's invitation to speak waits for an answer.
     invited: Mutex<bool>,
-    /// Playback volumes by user (percent), mirrored from the local store.
-    volumes: Mutex<HashMap<UserId, u16>>,
     /// Private messages, once an account is logged in.
     dms: Mutex<Option<DirectMessages>>,
     /// People looked up by handle (DM peers), so each is asked of the server once.
@@ -53,6 +51,9 @@ pub struct Core {
     transition: tokio::sync::Mutex<()>,
     /// Serialises starting private messages.
     dm_start: tokio::sync::Mutex<()>,
+    /// Write-locked while start-up resumes the last connection, so the UI's first
+    /// `app_state` waits for it instead of showing onboarding to a known account.
+    pub started: std::sync::Arc<tokio::sync::RwLock<()>>,
     /// Global hotkeys.
     pub hotkeys: Hotkeys,
 }
@@ -70,11 +71,11 @@ impl Core {
             voice: Mutex::new(None),
             forwarder: Mutex::new(None),
             invited: Mutex::new(false),
-            volumes: Mutex::new(HashMap::new()),
             dms: Mutex::new(None),
             people: Mutex::new(HashMap::new()),
             transition: tokio::sync::Mutex::new(()),
             dm_start: tokio::sync::Mutex::new(()),
+            started: std::sync::Arc::new(tokio::sync::RwLock::new(())),
             hotkeys,
         }
     }
@@ -304,10 +305,7 @@ impl Core {
     pub fn room(&self, client: &ClientHandle) -> Option<Room> {
         let view = client.room()?;
         let invited = *lock(&self.invited);
-        let volumes = lock(&self.volumes);
-        Some(convert::room(&view, invited, |user| {
-            volumes.get(&user).copied().unwrap_or(100)
-        }))
+        Some(convert::room(&view, invited, |user| client.volume(user)))
     }
 
     /// Private messages of `client`'s account, started on first use.
@@ -359,38 +357,15 @@ impl Core {
         *lock(&self.invited) = invited;
     }
 
-    /// Loads the remembered volumes of the room's members into the mirror.
-    pub async fn load_volumes(&self, client: &ClientHandle) {
-        let Some(view) = client.room() else { return };
-        for member in &view.snapshot.members {
-            if lock(&self.volumes).contains_key(&member.user) {
-                continue;
-            }
-            match client
-                .store()
-                .volume(client.server_url(), member.user)
-                .await
-            {
-                Ok(percent) => {
-                    lock(&self.volumes).insert(member.user, percent);
-                }
-                Err(err) => tracing::warn!("cannot read a volume: {err}"),
-            }
-        }
-    }
-
-    /// Sets and remembers the playback volume of `user`.
+    /// Sets and remembers the playback volume of `user`; the voice session applies it
+    /// within a frame.
     pub async fn set_volume(
         &self,
         client: &ClientHandle,
         user: UserId,
         percent: u16,
     ) -> UiResult<()> {
-        client
-            .store()
-            .set_volume(client.server_url(), user, percent)
-            .await?;
-        lock(&self.volumes).insert(user, percent);
+        client.set_volume(user, percent).await?;
         Ok(())
     }
 

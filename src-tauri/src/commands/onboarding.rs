@@ -8,10 +8,11 @@ use crate::dto::{Account, AppState, Hosting};
 use crate::error::{UiError, UiResult};
 use crate::state::Core;
 
-/// Everything the UI needs at start-up.
+/// Everything the UI needs at start-up (once the last connection is resumed).
 #[tauri::command]
-pub fn app_state(core: State<'_, Core>) -> AppState {
-    core.app_state()
+pub async fn app_state(core: State<'_, Core>) -> UiResult<AppState> {
+    let _started = core.started.read().await;
+    Ok(core.app_state())
 }
 
 /// Hosts a server on this computer (port 7300 unless given) and connects to it.

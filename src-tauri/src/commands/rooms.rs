@@ -3,10 +3,10 @@
 
 use tauri::{AppHandle, State};
 
-use crate::convert;
-use crate::dto::{Room, RoomSummary, Visibility};
+use crate::dto::{Room, RoomSummary, UiEvent, Visibility};
 use crate::error::{UiError, UiResult};
 use crate::state::Core;
+use crate::{convert, events};
 
 /// Public rooms, busiest first.
 #[tauri::command]
@@ -48,7 +48,6 @@ async fn enter(app: &AppHandle, core: &Core, room: salon_client::proto::RoomId) 
     core.stop_voice().await;
     core.set_invited(false);
     client.join_room(room).await?;
-    core.load_volumes(&client).await;
     core.start_voice(app, &client);
     core.room(&client)
         .ok_or_else(|| UiError::new("not_in_room", "The room closed as you entered it."))
@@ -112,7 +111,12 @@ pub async fn decline_speak_invite(core: State<'_, Core>) -> UiResult<()> {
 
 /// Sets how loud this app plays `user_id` (0..=200 %), remembered for next time.
 #[tauri::command]
-pub async fn set_volume(core: State<'_, Core>, user_id: String, percent: u16) -> UiResult<()> {
+pub async fn set_volume(
+    app: AppHandle,
+    core: State<'_, Core>,
+    user_id: String,
+    percent: u16,
+) -> UiResult<()> {
     if percent > salon_client::MAX_VOLUME_PERCENT {
         return Err(UiError::invalid(format!(
             "A volume goes from 0 to {} %.",
@@ -121,5 +125,9 @@ pub async fn set_volume(core: State<'_, Core>, user_id: String, percent: u16) ->
     }
     let user = convert::user_id(&user_id)?;
     let client = core.account_client()?;
-    core.set_volume(&client, user, percent).await
+    core.set_volume(&client, user, percent).await?;
+    if let Some(room) = core.room(&client) {
+        events::emit(&app, &UiEvent::Room { room });
+    }
+    Ok(())
 }
