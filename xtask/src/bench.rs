@@ -5,7 +5,7 @@
 //! capture processing, mixing); then `salon-bench`, built in release with
 //! `salon-server`, for the end-to-end figures: fan-out capacity (one speaker and ten,
 //! and the knee), mouth-to-ear latency on virtual and on real PulseAudio devices, and
-//! direct messages. The test services (PulseAudio among them) run meanwhile. `--quick`
+//! private messages. The test services (PulseAudio among them) run meanwhile. `--quick`
 //! runs everything smaller and shorter (under five minutes once built).
 //!
 //! Benchmarks never fail because the machine is slow; only a benchmark that cannot run
@@ -29,55 +29,44 @@ struct Run {
     name: &'static str,
     /// Arguments, separated by spaces.
     args: &'static str,
-    /// A run that may report "not available yet" instead of figures.
-    optional: bool,
 }
 
 const FULL: &[Run] = &[
     Run {
         name: "fan-out, 1 speaker, 5,000 listeners",
         args: "fanout --speakers 1 --listeners 5000 --seconds 20",
-        optional: false,
     },
     Run {
         name: "fan-out, 10 speakers, 5,000 listeners",
         args: "fanout --speakers 10 --listeners 5000 --seconds 20",
-        optional: false,
     },
     Run {
         name: "fan-out knee, 1 speaker",
-        args: "fanout --speakers 1 --listeners 2000,5000,7500,10000,15000 --seconds 15",
-        optional: false,
+        args: "fanout --speakers 1 --listeners 500,1000,2000,3000,5000,7500 --seconds 15",
     },
     Run {
         name: "fan-out knee, 10 speakers",
         args: "fanout --speakers 10 --listeners 250,500,1000,2000,3000,5000 --seconds 15",
-        optional: false,
     },
     Run {
         name: "latency, 20 ms frames, virtual devices",
         args: "latency --frame-ms 20 --devices virtual --seconds 45",
-        optional: false,
     },
     Run {
         name: "latency, 10 ms frames, virtual devices",
         args: "latency --frame-ms 10 --devices virtual --seconds 45",
-        optional: false,
     },
     Run {
         name: "latency, 20 ms frames, PulseAudio devices",
         args: "latency --frame-ms 20 --devices pulse --seconds 45",
-        optional: false,
     },
     Run {
         name: "latency, 10 ms frames, PulseAudio devices",
         args: "latency --frame-ms 10 --devices pulse --seconds 45",
-        optional: false,
     },
     Run {
         name: "direct messages",
         args: "dm",
-        optional: true,
     },
 ];
 
@@ -85,32 +74,26 @@ const QUICK: &[Run] = &[
     Run {
         name: "fan-out, 1 speaker, 1,000 listeners",
         args: "fanout --speakers 1 --listeners 1000 --seconds 5 --warmup 1",
-        optional: false,
     },
     Run {
         name: "fan-out, 10 speakers, 500 listeners",
         args: "fanout --speakers 10 --listeners 500 --seconds 5 --warmup 1",
-        optional: false,
     },
     Run {
         name: "latency, 20 ms frames, virtual devices",
         args: "latency --frame-ms 20 --devices virtual --seconds 10",
-        optional: false,
     },
     Run {
         name: "latency, 10 ms frames, virtual devices",
         args: "latency --frame-ms 10 --devices virtual --seconds 10",
-        optional: false,
     },
     Run {
         name: "latency, 20 ms frames, PulseAudio devices",
         args: "latency --frame-ms 20 --devices pulse --seconds 10",
-        optional: false,
     },
     Run {
         name: "direct messages",
         args: "dm",
-        optional: true,
     },
 ];
 
@@ -148,7 +131,6 @@ pub(crate) fn bench(quick: bool) -> anyhow::Result<ExitCode> {
 
     let services = Services::start()?;
     println!("{}", services.describe());
-    let mut skipped = Vec::new();
     for run in if quick { QUICK } else { FULL } {
         println!("\nbench: {}: salon-bench {} --json", run.name, run.args);
         let mut command = Command::new(release.join("salon-bench"));
@@ -176,15 +158,11 @@ pub(crate) fn bench(quick: bool) -> anyhow::Result<ExitCode> {
         interrupt::check()?;
         match json {
             Some(json) if status.success() => writeln!(results, "{json}")?,
-            _ if run.optional => skipped.push(run.name),
             _ => anyhow::bail!("salon-bench could not run {} ({status})", run.name),
         }
     }
     drop(services);
     println!("\nbench: results appended to {}", results_path.display());
-    for name in skipped {
-        println!("bench: not measured (not available in this build): {name}");
-    }
     println!(
         "bench: client footprint (the desktop app under Xvfb) is measured by hand; see BENCHMARKS.md"
     );
