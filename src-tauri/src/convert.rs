@@ -207,6 +207,77 @@ mod tests {
         assert_eq!(c.next_in_ms, Some(1600));
     }
 
+    fn member(n: u8, handle: &str, role: room::Role) -> room::Member {
+        room::Member {
+            user: UserId::from_bytes([n; 16]),
+            handle: salon_client::proto::Handle::parse(handle).unwrap(),
+            display_name: handle.to_uppercase(),
+            role,
+            stream: salon_client::proto::StreamId(u16::from(n)),
+            muted: n == 3,
+            muted_by_moderator: false,
+            hand_raised: n == 4,
+        }
+    }
+
+    #[test]
+    fn the_room_puts_the_host_first_and_splits_stage_and_audience() {
+        let view = RoomView {
+            snapshot: RoomSnapshot {
+                room: RoomId::from_bytes([9; 16]),
+                title: "Friday".into(),
+                visibility: room::Visibility::Public,
+                version: 7,
+                members: vec![
+                    member(1, "speaker_one", room::Role::Speaker),
+                    member(2, "the_host", room::Role::Host),
+                    member(3, "moderator", room::Role::Moderator),
+                    member(4, "listener", room::Role::Listener),
+                ],
+                hand_queue: vec![UserId::from_bytes([4; 16])],
+            },
+            me: UserId::from_bytes([3; 16]),
+            my_stream: salon_client::proto::StreamId(3),
+        };
+        let room = room(
+            &view,
+            true,
+            |user| if user.as_bytes()[0] == 1 { 150 } else { 100 },
+        );
+        let stage: Vec<&str> = room.stage.iter().map(|m| m.handle.as_str()).collect();
+        assert_eq!(stage, ["the_host", "moderator", "speaker_one"]);
+        assert_eq!(room.audience.len(), 1);
+        assert_eq!(room.audience[0].handle, "listener");
+        assert!(room.audience[0].hand_raised);
+        assert_eq!(room.hands, [UserId::from_bytes([4; 16]).to_string()]);
+        assert_eq!(room.my_role, Role::Moderator);
+        assert!(room.muted, "me (the moderator) muted myself");
+        assert!(
+            !room.invited_to_speak,
+            "an invitation means nothing on stage"
+        );
+        assert_eq!(room.stage[2].volume, 150);
+        // Levels map streams to people; unknown streams are dropped.
+        let levels = levels(
+            &view,
+            &[
+                SpeakerLevel {
+                    stream: salon_client::proto::StreamId(1),
+                    level: 20,
+                    voice: true,
+                },
+                SpeakerLevel {
+                    stream: salon_client::proto::StreamId(99),
+                    level: 0,
+                    voice: true,
+                },
+            ],
+        );
+        assert_eq!(levels.len(), 1);
+        assert_eq!(levels[0].user_id, UserId::from_bytes([1; 16]).to_string());
+        assert!(levels[0].speaking);
+    }
+
     #[test]
     fn bad_ids_are_invalid_input() {
         assert_eq!(user_id("nope").unwrap_err().code, "invalid_input");
