@@ -104,7 +104,9 @@ pub(crate) fn bench(quick: bool) -> anyhow::Result<ExitCode> {
     for package in BENCHED_PACKAGES {
         let mut command = workspace::cargo();
         command
-            .args(["bench", "--package", package, "--benches", "--"])
+            // The bench targets only (`--benches` would take a library's unit tests
+            // too, and they do not know criterion's options).
+            .args(["bench", "--package", package, "--bench", "*", "--"])
             // Short runs: enough for stable medians of microsecond-scale work.
             .args(["--warm-up-time", warm_up, "--measurement-time", measure]);
         cmd::run(&mut command)?;
