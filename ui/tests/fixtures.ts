@@ -93,6 +93,7 @@ export function message(id: string, conversationId: string, sentAt: number, extr
     text: `text ${id}`,
     sentAt,
     mine: false,
+    notice: false,
     ...extra,
   };
 }

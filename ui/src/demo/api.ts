@@ -142,6 +142,7 @@ function msg(conversationId: string, from: Person | null, text: string, minutesA
     text,
     sentAt: Date.now() - minutesAgo * 60_000,
     mine: from === null,
+    notice: false,
   };
 }
 history['c-grace'] = [
