@@ -1,9 +1,6 @@
 //! `salon-cli` as people run it: the real binary in child processes, against the real
-//! `salon-server` binary in another child process on `127.0.0.1:0`, with key files
-//! (`--key-store file`) so no keyring is needed.
-//!
-//! The server binary is looked up beside this test's own target directory (`cargo test
-//! --workspace` and `cargo xtask test` build it; `cargo build -p salon-server` does too).
+//! `salon-server` binary in another child process on `127.0.0.1:0` (`support`), with
+//! key files (`--key-store file`) so no keyring is needed.
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::TcpListener;
@@ -16,61 +13,24 @@ use salon_audio_io::{AudioSource as _, Pacing, WavSource};
 use salon_client::{Client, ClientConfig, ClientHandle, KeyStore};
 use salon_proto::RoomId;
 use salon_voice::analysis;
-use tempfile::TempDir;
+use support::ServerProcess;
+
+mod support;
 
 /// Generous: a loaded 2-core machine; only matters when something is broken.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A `salon-server` process on a free port, stopped (SIGTERM, then SIGKILL) on drop,
-/// and a runtime for the few steps the test drives through the client library.
+/// A `salon-server` process (see `support`) and a runtime for the few steps the test
+/// drives through the client library.
 struct TestServer {
     runtime: tokio::runtime::Runtime,
-    process: Child,
     url: String,
-    _data: TempDir,
-}
-
-/// The `salon-server` binary of this build.
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary");
-    // target/<profile>/deps/cli-<hash> → target/<profile>/salon-server
-    let binary = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the target dir")
-        .join("salon-server");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it first (`cargo build -p salon-server`)",
-        binary.display()
-    );
-    binary
+    _server: ServerProcess,
 }
 
 impl TestServer {
     fn start() -> Self {
-        let data = tempfile::tempdir().expect("data dir");
-        let mut process = Command::new(server_binary())
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("salon-server starts");
-        let mut stdout = BufReader::new(process.stdout.take().expect("piped stdout"));
-        let mut line = String::new();
-        let url = loop {
-            line.clear();
-            let n = stdout.read_line(&mut line).expect("salon-server's stdout");
-            assert!(n > 0, "salon-server exited before listening");
-            if let Some(url) = line.trim().strip_prefix("listening on ") {
-                break url.trim_end_matches("/v1/ws").to_owned();
-            }
-        };
-        // Keep reading so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
-        });
+        let server = ServerProcess::start();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -78,27 +38,9 @@ impl TestServer {
             .expect("runtime");
         Self {
             runtime,
-            process,
-            url,
-            _data: data,
+            url: server.url.clone(),
+            _server: server,
         }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.process.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if matches!(self.process.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.process.kill();
-        let _ = self.process.wait();
     }
 }
 

@@ -4,109 +4,16 @@
 //! offline arrives when they read, once; and neither the server's database nor its
 //! log output nor the profiles contain the words, in any common encoding.
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::io::Read as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tempfile::TempDir;
+use support::ServerProcess;
+
+mod support;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary");
-    let binary = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the target dir")
-        .join("salon-server");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it first (`cargo build -p salon-server`)",
-        binary.display()
-    );
-    binary
-}
-
-/// A `salon-server` process with debug logging, whose output is kept for scanning.
-struct Server {
-    process: Child,
-    url: String,
-    data: TempDir,
-    log: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Server {
-    fn start() -> Self {
-        let data = tempfile::tempdir().expect("data dir");
-        let mut process = Command::new(server_binary())
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("salon-server starts");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let mut stderr = process.stderr.take().expect("piped stderr");
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        let mut stdout = BufReader::new(process.stdout.take().expect("piped stdout"));
-        let mut line = String::new();
-        let url = loop {
-            line.clear();
-            let n = stdout.read_line(&mut line).expect("salon-server's stdout");
-            assert!(n > 0, "salon-server exited before listening");
-            log.lock().unwrap().extend_from_slice(line.as_bytes());
-            if let Some(url) = line.trim().strip_prefix("listening on ") {
-                break url.trim_end_matches("/v1/ws").to_owned();
-            }
-        };
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            let mut rest = Vec::new();
-            let _ = stdout.read_to_end(&mut rest);
-            sink.lock().unwrap().extend_from_slice(&rest);
-        });
-        Self {
-            process,
-            url,
-            data,
-            log,
-        }
-    }
-
-    /// Stops the server (SIGTERM: it flushes the database) and waits for it.
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.process.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if matches!(self.process.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 struct Output {
     ok: bool,
@@ -211,7 +118,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 #[test]
 fn two_people_write_to_each_other_and_nothing_readable_is_left_behind() {
-    let mut server = Server::start();
+    let mut server = ServerProcess::start();
     let url = server.url.clone();
     let alice_dir = tempfile::tempdir().unwrap();
     let bob_dir = tempfile::tempdir().unwrap();
@@ -273,8 +180,8 @@ fn two_people_write_to_each_other_and_nothing_readable_is_left_behind() {
     );
 
     server.stop();
-    let server_bytes = files(server.data.path());
-    let log = server.log.lock().unwrap().clone();
+    let server_bytes = files(server.data_dir());
+    let log = server.log();
     assert!(contains(&log, b"listening on"), "the log was captured");
     let profiles = [files(alice_dir.path()), files(bob_dir.path())];
     for word in [

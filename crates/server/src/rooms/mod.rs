@@ -266,15 +266,7 @@ impl Rooms {
         user: UserId,
         now: Instant,
     ) -> Result<Deliveries, ErrorBody> {
-        let state = visible_room_mut(&mut self.rooms, room, user)?;
-        if state.member(user).is_none() {
-            return Err(errors::not_in_room());
-        }
-        let mut out = Vec::new();
-        state.remove(user, &mut out);
-        state.refresh_stage(now);
-        unlink(&mut self.memberships, user, room);
-        Ok(out)
+        self.depart(room, user, now, false)
     }
 
     /// Leaves a room because the member's connection dropped: like
@@ -288,12 +280,27 @@ impl Rooms {
         user: UserId,
         now: Instant,
     ) -> Result<Deliveries, ErrorBody> {
+        self.depart(room, user, now, true)
+    }
+
+    /// [`leave`](Self::leave) or, when `dropped`, [`drop_connection`](Self::drop_connection).
+    fn depart(
+        &mut self,
+        room: RoomId,
+        user: UserId,
+        now: Instant,
+        dropped: bool,
+    ) -> Result<Deliveries, ErrorBody> {
         let state = visible_room_mut(&mut self.rooms, room, user)?;
         if state.member(user).is_none() {
             return Err(errors::not_in_room());
         }
         let mut out = Vec::new();
-        state.drop_connection(user, now, &mut out);
+        if dropped {
+            state.drop_connection(user, now, &mut out);
+        } else {
+            state.remove(user, &mut out);
+        }
         state.refresh_stage(now);
         unlink(&mut self.memberships, user, room);
         Ok(out)
