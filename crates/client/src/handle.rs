@@ -156,6 +156,11 @@ impl ClientHandle {
         self.shared.playback_version()
     }
 
+    /// Who speaks on `stream` in the current room.
+    pub(crate) fn speaker_of(&self, stream: StreamId) -> Option<UserId> {
+        self.shared.speaker_of(stream)
+    }
+
     /// Tells every subscriber of [`events`](Self::events).
     pub(crate) fn emit(&self, event: ClientEvent) {
         self.shared.emit(event);

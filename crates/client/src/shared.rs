@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use salon_proto::UserId;
+use salon_proto::{StreamId, UserId};
 use tokio::sync::broadcast;
 
 use crate::audio::{DropOldest, IncomingFrame};
@@ -108,6 +108,15 @@ impl Shared {
         self.speaking.store(speaking, Ordering::Release);
         self.playback_version.fetch_add(1, Ordering::Release);
         out
+    }
+
+    /// Who speaks on `stream` in the current room, looked up in place (the playout
+    /// thread must not copy a room of thousands for it).
+    pub(crate) fn speaker_of(&self, stream: StreamId) -> Option<UserId> {
+        lock(&self.room)
+            .as_ref()
+            .and_then(|view| view.member_by_stream(stream))
+            .map(|member| member.user)
     }
 
     /// The playback volume of `user` in percent (100 when never set).

@@ -546,19 +546,16 @@ impl Player {
         }
         self.gains_version = Some(version);
         self.last_sweep = now;
-        let room = self.client.room();
         let mut gone = Vec::new();
         for (stream, incoming) in &self.receivers {
-            let member = room
-                .as_ref()
-                .and_then(|room| room.member_by_stream(*stream));
+            let speaker = self.client.speaker_of(*stream);
             let silent = now.duration_since(incoming.last_packet);
-            if (member.is_none() && silent >= DEPARTED_AFTER) || silent >= IDLE_AFTER {
+            if (speaker.is_none() && silent >= DEPARTED_AFTER) || silent >= IDLE_AFTER {
                 gone.push(*stream);
                 continue;
             }
-            if let (Some(member), Some(mixer)) = (member, self.mixer.as_mut()) {
-                let percent = self.client.volume(member.user);
+            if let (Some(speaker), Some(mixer)) = (speaker, self.mixer.as_mut()) {
+                let percent = self.client.volume(speaker);
                 mixer.set_gain(stream.0, f32::from(percent) / 100.0);
             }
         }
