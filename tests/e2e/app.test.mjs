@@ -169,13 +169,21 @@ step('a bot raises its hand: it appears in the queue and the host invites it', a
   const carolBot = new Bot('carol', serverUrl);
   carolBot.run(['account', 'create', 'carol', '--display-name', 'Carol (bot)']);
   carol = carolBot;
-  const listen = carolBot.start(['room', 'listen', roomId, '--raise-hand', '--record', loudWav, '--seconds', '8']);
+  const listen = carolBot.start(['room', 'listen', roomId, '--record', loudWav, '--seconds', '8']);
   children.push(listen);
-  await visible('hand-carol');
+  // erin waits in the audience with her hand up, and speaks once invited.
+  const erinBot = new Bot('erin', serverUrl);
+  erinBot.run(['account', 'create', 'erin', '--display-name', 'Erin (bot)']);
+  const erinWav = speechWav(work, 'erin', 'Thank you for having me on stage.', 1);
+  const erin = erinBot.start(['room', 'speak', roomId, '--wav', erinWav, '--loop', '--raise-hand']);
+  children.push(erin);
+  await visible('hand-erin');
   await shot('room-hand-queue');
-  await (await visible('invite-carol')).click();
-  // The invitation reached the server without an error; the listening bot does not
-  // answer it, so carol stays in the audience with her hand up.
+  await (await visible('invite-erin')).click();
+  await visible('stage-member-erin');
+  await waitFor(async () => !(await (await byId('hand-erin')).isExisting()), STEP_MS, 'erin to leave the hand queue');
+  await erin.stop();
+  await waitFor(async () => !(await (await byId('stage-member-erin')).isExisting()), STEP_MS, 'erin to leave the stage');
   const result = await listen.finished(20_000);
   assert.equal(result.code, 0, `salon-cli room listen failed:\n${listen.output}`);
   const { rms, seconds } = wavRms(loudWav, 2);

@@ -68,9 +68,15 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
                     room_create(&client, title, *visibility).await
                 }
                 (RoomCommand::List, _) => room_list(&client).await,
-                (RoomCommand::Speak { wav, looping, .. }, Some(room)) => {
-                    room_speak(&client, room, wav, *looping).await
-                }
+                (
+                    RoomCommand::Speak {
+                        wav,
+                        looping,
+                        raise_hand,
+                        ..
+                    },
+                    Some(room),
+                ) => room_speak(&client, room, wav, *looping, *raise_hand).await,
                 (
                     RoomCommand::Listen {
                         record,
@@ -248,10 +254,12 @@ fn room_over(event: &ClientEvent) -> Option<anyhow::Error> {
     }
 }
 
-/// Waits until this client may speak: accepts an invitation to speak when one comes.
+/// Waits until this client may speak: accepts an invitation to speak when one comes
+/// (with its hand raised meanwhile when `raise_hand`).
 async fn wait_for_stage(
     client: &ClientHandle,
     events: &mut broadcast::Receiver<ClientEvent>,
+    raise_hand: bool,
 ) -> Result<bool> {
     let view = client
         .room()
@@ -262,10 +270,18 @@ async fn wait_for_stage(
         }
         return Ok(true);
     }
+    if raise_hand {
+        client.raise_hand().await.map_err(describe)?;
+    }
     println!(
-        "you are in the audience of room {}: waiting for a host or moderator to invite you \
-         to speak (Ctrl-C to give up)",
-        view.room()
+        "you are in the audience of room {}{}: waiting for a host or moderator to invite \
+         you to speak (Ctrl-C to give up)",
+        view.room(),
+        if raise_hand {
+            " with your hand raised"
+        } else {
+            ""
+        }
     );
     loop {
         tokio::select! {
@@ -293,9 +309,15 @@ async fn wait_for_stage(
     }
 }
 
-async fn room_speak(client: &ClientHandle, room: RoomId, wav: &Path, looping: bool) -> Result<()> {
+async fn room_speak(
+    client: &ClientHandle,
+    room: RoomId,
+    wav: &Path,
+    looping: bool,
+    raise_hand: bool,
+) -> Result<()> {
     let mut events = join(client, room).await?;
-    let outcome = speak_in_room(client, &mut events, wav, looping).await;
+    let outcome = speak_in_room(client, &mut events, wav, looping, raise_hand).await;
     let _ = client.leave_room().await;
     outcome
 }
@@ -305,8 +327,9 @@ async fn speak_in_room(
     events: &mut broadcast::Receiver<ClientEvent>,
     wav: &Path,
     looping: bool,
+    raise_hand: bool,
 ) -> Result<()> {
-    if !wait_for_stage(client, events).await? {
+    if !wait_for_stage(client, events, raise_hand).await? {
         println!("left without speaking");
         return Ok(());
     }

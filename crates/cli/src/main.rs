@@ -111,6 +111,9 @@ pub(crate) enum RoomCommand {
         /// Repeat the file until Ctrl-C.
         #[arg(long = "loop")]
         looping: bool,
+        /// In the audience: raise your hand while waiting to be invited.
+        #[arg(long)]
+        raise_hand: bool,
     },
     /// Joins a room and records what it hears into a WAV file (48 kHz mono 16-bit).
     Listen {
