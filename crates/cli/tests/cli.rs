@@ -6,7 +6,7 @@ use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use salon_audio_io::{AudioSource as _, Pacing, WavSource};
@@ -71,6 +71,29 @@ fn cli(server: &str, profile: &Path, args: &[&str]) -> Command {
 
 /// Waits for `child` with a deadline (killing it when it passes) and collects its output
 /// (stdout only if the caller has not taken it).
+/// A child's output up to and including the first line `done` accepts (or all of it,
+/// if none does).
+fn read_until(reader: &mut BufReader<ChildStdout>, done: impl Fn(&str) -> bool) -> String {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).expect("the child's stdout");
+        head.push_str(&line);
+        if n == 0 || done(&line) {
+            return head;
+        }
+    }
+}
+
+/// The rest of a child's output, read on a thread so the child never blocks on it.
+fn read_rest(mut reader: BufReader<ChildStdout>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = reader.read_to_string(&mut text);
+        text
+    })
+}
+
 fn finish(mut child: Child) -> Output {
     let stdout = child.stdout.take();
     let mut stderr = child.stderr.take().expect("piped stderr");
@@ -256,15 +279,7 @@ fn accounts_rooms_speaking_and_listening_end_to_end() {
     .expect("listen starts");
     // Start speaking once the listener is in the room.
     let mut reader = BufReader::new(listen.stdout.take().expect("piped stdout"));
-    let mut listen_head = String::new();
-    loop {
-        let mut line = String::new();
-        let n = reader.read_line(&mut line).expect("listen's stdout");
-        listen_head.push_str(&line);
-        if n == 0 || line.starts_with("recording") {
-            break;
-        }
-    }
+    let listen_head = read_until(&mut reader, |line| line.starts_with("recording"));
     assert!(
         listen_head.contains("recording"),
         "listen never started recording: {listen_head:?}"
@@ -285,11 +300,7 @@ fn accounts_rooms_speaking_and_listening_end_to_end() {
     .spawn()
     .expect("speak starts");
     let speak = finish(speak);
-    let rest = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = reader.read_to_string(&mut text);
-        text
-    });
+    let rest = read_rest(reader);
     let listen = finish(listen);
     let listen_out = rest.join().expect("reader");
     assert_ok(&speak);
@@ -347,15 +358,7 @@ fn accounts_rooms_speaking_and_listening_end_to_end() {
     .spawn()
     .expect("speak starts");
     let mut reader = BufReader::new(looping.stdout.take().expect("piped stdout"));
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        let n = reader.read_line(&mut line).expect("speak's stdout");
-        head.push_str(&line);
-        if n == 0 || line.starts_with("speaking") {
-            break;
-        }
-    }
+    let head = read_until(&mut reader, |line| line.starts_with("speaking"));
     assert!(head.contains("speaking"), "speak never started: {head:?}");
     std::thread::sleep(Duration::from_millis(500));
     let status = Command::new("kill")
@@ -363,11 +366,7 @@ fn accounts_rooms_speaking_and_listening_end_to_end() {
         .status()
         .expect("kill runs");
     assert!(status.success());
-    let rest = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = reader.read_to_string(&mut text);
-        text
-    });
+    let rest = read_rest(reader);
     let stopped = finish(looping);
     assert_ok(&stopped);
     let tail = rest.join().expect("reader");
@@ -430,15 +429,7 @@ fn accounts_rooms_speaking_and_listening_end_to_end() {
     .spawn()
     .expect("speak starts");
     let mut reader = BufReader::new(invited.stdout.take().expect("piped stdout"));
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        let n = reader.read_line(&mut line).expect("speak's stdout");
-        head.push_str(&line);
-        if n == 0 || line.contains("waiting") {
-            break;
-        }
-    }
+    let head = read_until(&mut reader, |line| line.contains("waiting"));
     assert!(head.contains("waiting"), "speak did not wait: {head:?}");
     let host_client = server.runtime.block_on(invite_to_speak(
         url,
@@ -446,11 +437,7 @@ fn accounts_rooms_speaking_and_listening_end_to_end() {
         room.parse().expect("room id"),
         "cli_listener",
     ));
-    let rest = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = reader.read_to_string(&mut text);
-        text
-    });
+    let rest = read_rest(reader);
     let spoke = finish(invited);
     server.runtime.block_on(host_client.shutdown());
     assert_ok(&spoke);
