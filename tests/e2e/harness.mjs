@@ -10,6 +10,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir, homedir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { remote } from 'webdriverio';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, '..', '..');
@@ -190,4 +191,48 @@ export function wavRms(path, skipSeconds = 0) {
     offset += 8 + size + (size % 2);
   }
   throw new Error(`${path}: no data chunk`);
+}
+
+/**
+ * Starts tauri-driver and opens a WebDriver session, which launches the app (a child of
+ * WebKitWebDriver, itself a child of tauri-driver). `env` is added to the app's
+ * environment (it inherits tauri-driver's). Returns the driver `Child`, the session and
+ * the `Date.now()` at which the session was requested.
+ */
+export async function startApp(env = {}) {
+  const driverPort = await freePort();
+  const nativePort = await freePort();
+  const driver = new Child(
+    'tauri-driver',
+    tauriDriverBin,
+    ['--port', String(driverPort), '--native-port', String(nativePort)],
+    { env: { ...process.env, ...env } },
+  );
+  await waitForPort(driverPort, 30_000, 'tauri-driver');
+  const requestedAt = Date.now();
+  const browser = await remote({
+    hostname: '127.0.0.1',
+    port: driverPort,
+    logLevel: 'warn',
+    capabilities: { 'tauri:options': { application: appBin } },
+  });
+  return { driver, browser, requestedAt };
+}
+
+/** Finding the UI's elements by `data-testid`, each wait with a deadline. */
+export function uiOf(browser, stepMs = 30_000) {
+  const byId = (id) => browser.$(`[data-testid="${id}"]`);
+  const visible = async (id, timeout = stepMs) => {
+    const el = await byId(id);
+    await el.waitForDisplayed({ timeout, timeoutMsg: `no visible [data-testid="${id}"] after ${timeout} ms` });
+    return el;
+  };
+  const attr = async (id, name) => {
+    const el = await byId(id);
+    if (!(await el.isExisting())) return null;
+    return el.getAttribute(name);
+  };
+  const waitAttr = (id, name, value, timeout = stepMs) =>
+    waitFor(async () => (await attr(id, name)) === value, timeout, `[data-testid="${id}"] ${name}="${value}"`);
+  return { byId, visible, attr, waitAttr };
 }

@@ -5,12 +5,15 @@
 //! capture processing, mixing); then `salon-bench`, built in release with
 //! `salon-server`, for the end-to-end figures: fan-out capacity (one speaker and ten,
 //! and the knee), mouth-to-ear latency on virtual and on real PulseAudio devices, and
-//! private messages. The test services (PulseAudio among them) run meanwhile. `--quick`
-//! runs everything smaller and shorter (under five minutes once built).
+//! private messages. Last the desktop app's footprint: `tests/e2e/footprint.mjs` drives
+//! the release app (built with the web UI embedded) under the virtual screen through
+//! tauri-driver into a room with three speaking salon-cli bots, and reports its CPU,
+//! memory and cold start. The test services (Xvfb, PulseAudio, the keyring) run
+//! meanwhile. `--quick` runs everything smaller and shorter (under five minutes once
+//! built).
 //!
 //! Benchmarks never fail because the machine is slow; only a benchmark that cannot run
-//! is an error. Each `salon-bench` run's JSON line is kept in
-//! `target/bench/results.jsonl`.
+//! is an error. Each run's JSON line is kept in `target/bench/results.jsonl`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,7 +22,7 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::Context as _;
 
 use crate::services::Services;
-use crate::{cmd, interrupt, system_deps, workspace};
+use crate::{cmd, desktop, interrupt, suites, system_deps, workspace};
 
 /// The packages with criterion benchmarks.
 const BENCHED_PACKAGES: &[&str] = &["salon-voice", "salon-e2ee"];
@@ -97,6 +100,11 @@ const QUICK: &[Run] = &[
     },
 ];
 
+/// The footprint script's directory (the end-to-end test's package) and seconds in the
+/// room, full and quick.
+const FOOTPRINT_DIR: &str = "tests/e2e";
+const FOOTPRINT_SECONDS: (&str, &str) = ("60", "15");
+
 pub(crate) fn bench(quick: bool) -> anyhow::Result<ExitCode> {
     system_deps::ensure_system_packages()?;
     println!("machine: {}", machine());
@@ -112,6 +120,8 @@ pub(crate) fn bench(quick: bool) -> anyhow::Result<ExitCode> {
         cmd::run(&mut command)?;
     }
 
+    // The app embeds ui/dist, so the UI is built first.
+    desktop::build_ui()?;
     let mut build = workspace::cargo();
     build.args([
         "build",
@@ -120,8 +130,15 @@ pub(crate) fn bench(quick: bool) -> anyhow::Result<ExitCode> {
         "salon-server",
         "-p",
         "salon-bench",
+        "-p",
+        desktop::APP_PACKAGE,
+        "-p",
+        desktop::CLI_PACKAGE,
     ]);
     cmd::run(&mut build)?;
+    let tauri_driver = desktop::ensure_tauri_driver()?;
+    let footprint_dir = workspace::root().join(FOOTPRINT_DIR);
+    suites::install_npm_packages(&footprint_dir)?;
     let release = target_dir()?.join("release");
     let results_path = target_dir()?.join("bench/results.jsonl");
     std::fs::create_dir_all(results_path.parent().unwrap_or(Path::new(".")))?;
@@ -143,32 +160,58 @@ pub(crate) fn bench(quick: bool) -> anyhow::Result<ExitCode> {
             .current_dir(workspace::root())
             .stdout(Stdio::piped());
         services.apply(&mut command);
-        let mut child = interrupt::spawn_foreground(&mut command)
-            .with_context(|| format!("cannot start salon-bench for {}", run.name))?;
-        let stdout = child.child_mut().stdout.take().context("no stdout pipe")?;
-        // Progress is shown as it comes; the JSON line is kept.
-        let mut json = None;
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
-            let line = line?;
-            if line.starts_with('{') {
-                json = Some(line);
-            } else {
-                println!("{line}");
-            }
-        }
-        let status = child.wait()?;
-        interrupt::check()?;
-        match json {
-            Some(json) if status.success() => writeln!(results, "{json}")?,
-            _ => anyhow::bail!("salon-bench could not run {} ({status})", run.name),
-        }
+        run_for_json(&mut command, run.name, &mut results)?;
     }
+
+    let seconds = if quick {
+        FOOTPRINT_SECONDS.1
+    } else {
+        FOOTPRINT_SECONDS.0
+    };
+    let name = "client footprint, 3 speakers";
+    println!("\nbench: {name}: node footprint.mjs --seconds {seconds} --json");
+    let mut command = Command::new("node");
+    command
+        .args(["footprint.mjs", "--seconds", seconds, "--json"])
+        .env("SALON_APP_BIN", release.join(desktop::APP_BIN))
+        .env("SALON_CLI_BIN", release.join(desktop::CLI_BIN))
+        .env("SALON_SERVER_BIN", release.join("salon-server"))
+        .env("TAURI_DRIVER", &tauri_driver)
+        .current_dir(&footprint_dir)
+        .stdout(Stdio::piped());
+    services.apply(&mut command);
+    run_for_json(&mut command, name, &mut results)?;
+
     drop(services);
     println!("\nbench: results appended to {}", results_path.display());
-    println!(
-        "bench: client footprint (the desktop app under Xvfb) is measured by hand; see BENCHMARKS.md"
-    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a benchmark whose last stdout line is its JSON object: shows its progress as it
+/// comes and appends the JSON line to `results`.
+fn run_for_json(
+    command: &mut Command,
+    name: &str,
+    results: &mut std::fs::File,
+) -> anyhow::Result<()> {
+    let mut child = interrupt::spawn_foreground(command)
+        .with_context(|| format!("cannot start the benchmark {name}"))?;
+    let stdout = child.child_mut().stdout.take().context("no stdout pipe")?;
+    let mut json = None;
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        let line = line?;
+        if line.starts_with('{') {
+            json = Some(line);
+        } else {
+            println!("{line}");
+        }
+    }
+    let status = child.wait()?;
+    interrupt::check()?;
+    match json {
+        Some(json) if status.success() => Ok(writeln!(results, "{json}")?),
+        _ => anyhow::bail!("could not run the benchmark {name} ({status})"),
+    }
 }
 
 /// Cargo's target directory for this workspace (honours `CARGO_TARGET_DIR`).

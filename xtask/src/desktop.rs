@@ -12,10 +12,10 @@ use crate::{cmd, suites, workspace};
 
 /// The desktop app's package and binary.
 pub(crate) const APP_PACKAGE: &str = "salon-app";
-const APP_BIN: &str = "salon";
+pub(crate) const APP_BIN: &str = "salon";
 /// The CLI's package and binary (the end-to-end test's bots).
-const CLI_PACKAGE: &str = "salon-cli";
-const CLI_BIN: &str = "salon-cli";
+pub(crate) const CLI_PACKAGE: &str = "salon-cli";
+pub(crate) const CLI_BIN: &str = "salon-cli";
 
 /// Builds the web UI into `ui/dist` when `ui/` has a `package.json` with a `build`
 /// script (installing its packages first); otherwise the app shows the placeholder its
