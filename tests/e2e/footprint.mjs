@@ -1,7 +1,7 @@
 // The desktop app's footprint, a benchmark (never a test): the real `salon` binary under
 // the virtual screen, sitting for N seconds in a room where three salon-cli bots speak.
 //
-//   node footprint.mjs [--seconds 60] [--mic muted|on] [--json]
+//   node footprint.mjs [--seconds 60] [--mic muted|on] [--idle-seconds 0] [--json]
 //
 // `cargo xtask bench` builds the release app, CLI and server, starts the test services
 // (Xvfb, PulseAudio null sink, D-Bus keyring) and runs this with `SALON_APP_BIN`,
@@ -24,7 +24,8 @@
 //   tauri-driver, WebKitWebDriver, Xvfb, the bots or the server, as % of one core;
 //   memory every 250 ms: the sum of VmRSS over those processes (peak reported) and of PSS
 //   (/proc/PID/smaps_rollup: shared library pages divided among the processes sharing
-//   them), with each process' share at the peak.
+//   them), with each process' share at the peak. `--idle-seconds N` first measures the
+//   room with nobody speaking, for comparison.
 //
 // The summary is printed for people; with --json the last line is one JSON object.
 
@@ -41,6 +42,7 @@ const option = (name, fallback) => {
   return at >= 0 ? args[at + 1] : fallback;
 };
 const seconds = Number(option('--seconds', '60'));
+const idleSeconds = Number(option('--idle-seconds', '0'));
 const mic = option('--mic', 'muted');
 const json = args.includes('--json');
 if (!(seconds > 0)) throw new Error(`--seconds must be a positive number, not ${option('--seconds')}`);
@@ -131,6 +133,18 @@ function cpuWaitNs(pid) {
   return total;
 }
 
+/** A variable of a process' environment as it was started, or null. */
+function environ(pid, name) {
+  try {
+    const entry = readFileSync(`/proc/${pid}/environ`, 'latin1')
+      .split('\0')
+      .find((e) => e.startsWith(`${name}=`));
+    return entry ? entry.slice(name.length + 1) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Seconds since boot, on the clock /proc's start times use (10 ms resolution). */
 const uptime = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
@@ -204,6 +218,17 @@ async function run() {
   const roomId = await (await ui.visible('room')).getAttribute('data-room-id');
   log(`room ${roomId} on ${serverUrl}`);
 
+  const wanted = mic === 'muted' ? 'true' : 'false';
+  if ((await ui.attr('room-mute', 'data-muted')) !== wanted) await (await ui.byId('room-mute')).click();
+  await ui.waitAttr('room-mute', 'data-muted', wanted);
+
+  // Optionally the room with nobody speaking first: what the speakers add.
+  let idle = null;
+  if (idleSeconds > 0) {
+    idle = await measure(app.pid, idleSeconds);
+    print(`footprint: ${idle.seconds} s in the room alone (microphone ${mic})`, idle);
+  }
+
   // Three speakers, invited from the hand queue; each one heard.
   const bots = [];
   for (const handle of SPEAKERS) {
@@ -216,60 +241,9 @@ async function run() {
     await ui.visible(`stage-member-${handle}`);
   }
   for (const handle of SPEAKERS) await ui.waitAttr(`stage-member-${handle}`, 'data-speaking', 'true', 20_000);
-  const wanted = mic === 'muted' ? 'true' : 'false';
-  if ((await ui.attr('room-mute', 'data-muted')) !== wanted) await (await ui.byId('room-mute')).click();
-  await ui.waitAttr('room-mute', 'data-muted', wanted);
   log(`${SPEAKERS.length} speakers on stage, each heard (speaking ring lit); the app's microphone is ${mic}`);
 
-  // The window: no WebDriver request until it ends.
-  const loadBefore = loadAverage();
-  const begin = new Map(tree(app.pid).map((p) => [p.pid, { ...p, waitNs: cpuWaitNs(p.pid) }]));
-  const last = new Map();
-  let peak = { rss: 0 };
-  let peakPss = 0;
-  const t0 = uptime();
-  const end = Date.now() + seconds * 1000;
-  let samples = 0;
-  while (Date.now() < end) {
-    const procs = tree(app.pid);
-    let rss = 0;
-    let pss = 0;
-    const each = [];
-    for (const p of procs) {
-      const m = memory(p.pid);
-      last.set(p.pid, { ...p, waitNs: cpuWaitNs(p.pid) });
-      rss += m.VmRSS;
-      pss += m.Pss;
-      each.push({ pid: p.pid, name: p.name, ...m });
-    }
-    samples += 1;
-    if (rss > peak.rss) peak = { rss, pss, each };
-    peakPss = Math.max(peakPss, pss);
-    await new Promise((r) => setTimeout(r, SAMPLE_MS));
-  }
-  const wall = uptime() - t0;
-  const loadAfter = loadAverage();
-
-  // CPU: ticks over the window, per process (a process born meanwhile counts from 0).
-  const perProcess = [...last.values()].map((p) => {
-    const b = begin.get(p.pid) ?? { ticks: 0, waitNs: 0 };
-    const cpuS = (p.ticks - b.ticks) / CLK_TCK;
-    const atPeak = peak.each.find((e) => e.pid === p.pid);
-    return {
-      pid: p.pid,
-      name: p.name,
-      cpu_percent_of_one_core: Math.round((cpuS / wall) * 1000) / 10,
-      cpu_wait_s: Math.round(((p.waitNs - b.waitNs) / 1e9) * 10) / 10,
-      rss_mb_at_peak: mb(atPeak?.VmRSS ?? 0),
-      pss_mb_at_peak: mb(atPeak?.Pss ?? 0),
-      rss_anon_mb: mb(atPeak?.RssAnon ?? 0),
-      rss_file_mb: mb(atPeak?.RssFile ?? 0),
-      rss_shmem_mb: mb(atPeak?.RssShmem ?? 0),
-      own_peak_rss_mb: mb(atPeak?.VmHWM ?? 0),
-    };
-  });
-  const cpuTicks = [...last.values()].reduce((sum, p) => sum + p.ticks - (begin.get(p.pid)?.ticks ?? 0), 0);
-  const cpuPercent = Math.round((cpuTicks / CLK_TCK / wall) * 1000) / 10;
+  const room = await measure(app.pid, seconds);
 
   // Still a live room: every bot still speaking, and the app still shows someone speaking.
   for (const [i, bot] of bots.entries()) {
@@ -284,39 +258,110 @@ async function run() {
     'a speaking ring after the window',
   );
 
-  const result = {
-    bench: 'footprint',
-    machine: machine(),
-    app: appBin,
+  print(`footprint: ${room.seconds} s in a room with ${SPEAKERS.length} speakers (microphone ${mic})`, room);
+  console.log(`  cold start: ${coldStartMs} ms (process start → first control usable); ${sessionMs} ms from the session request`);
+  if (json) {
+    const { processes, ...totals } = room;
+    console.log(
+      JSON.stringify({
+        bench: 'footprint',
+        machine: machine(),
+        app: appBin,
+        speakers: SPEAKERS.length,
+        microphone: mic,
+        ...totals,
+        processes,
+        cold_start_ms: coldStartMs,
+        session_to_ready_ms: sessionMs,
+        ...(idle ? { idle } : {}),
+      }),
+    );
+  }
+}
+
+/**
+ * `seconds` of the app's processes left alone: CPU over the window and memory every
+ * SAMPLE_MS. No WebDriver request is made meanwhile.
+ */
+async function measure(appPid, seconds) {
+  const loadBefore = loadAverage();
+  const begin = new Map(tree(appPid).map((p) => [p.pid, { ...p, waitNs: cpuWaitNs(p.pid) }]));
+  const last = new Map();
+  let peak = { rss: 0, pss: 0, each: [] };
+  let peakPss = 0;
+  let samples = 0;
+  const t0 = uptime();
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    let rss = 0;
+    let pss = 0;
+    const each = [];
+    for (const p of tree(appPid)) {
+      const m = memory(p.pid);
+      last.set(p.pid, { ...p, waitNs: cpuWaitNs(p.pid) });
+      rss += m.VmRSS;
+      pss += m.Pss;
+      each.push({ pid: p.pid, ...m });
+    }
+    samples += 1;
+    if (rss > peak.rss) peak = { rss, pss, each };
+    peakPss = Math.max(peakPss, pss);
+    await new Promise((r) => setTimeout(r, SAMPLE_MS));
+  }
+  const wall = uptime() - t0;
+
+  // CPU: ticks over the window, per process (one born meanwhile counts from 0, one gone
+  // meanwhile up to its last sample).
+  const percent = (ticks) => Math.round((ticks / CLK_TCK / wall) * 1000) / 10;
+  const processes = [...last.values()].map((p) => {
+    const b = begin.get(p.pid) ?? { ticks: 0, waitNs: 0 };
+    const m = peak.each.find((e) => e.pid === p.pid) ?? {};
+    return {
+      pid: p.pid,
+      name: p.name,
+      cpu_percent_of_one_core: percent(p.ticks - b.ticks),
+      cpu_wait_s: Math.round(((p.waitNs - b.waitNs) / 1e9) * 10) / 10,
+      rss_mb_at_peak: mb(m.VmRSS ?? 0),
+      pss_mb_at_peak: mb(m.Pss ?? 0),
+      rss_anon_mb: mb(m.RssAnon ?? 0),
+      rss_file_mb: mb(m.RssFile ?? 0),
+      rss_shmem_mb: mb(m.RssShmem ?? 0),
+      own_peak_rss_mb: mb(m.VmHWM ?? 0),
+    };
+  });
+  // Whether WebKit composited with OpenGL (the app turns it off without a GPU; see
+  // src-tauri/src/rendering.rs): the web process' environment tells.
+  const web = [...last.values()].find((p) => p.name.startsWith('WebKitWebProces'));
+  const disable = web ? environ(web.pid, 'WEBKIT_DISABLE_COMPOSITING_MODE') : null;
+  return {
     seconds: Math.round(wall * 10) / 10,
-    speakers: SPEAKERS.length,
-    microphone: mic,
     samples,
-    cpu_percent_of_one_core: cpuPercent,
+    webkit_compositing: disable !== null && disable !== '0' ? 'off' : 'on',
+    cpu_percent_of_one_core: percent([...last.values()].reduce((sum, p) => sum + p.ticks - (begin.get(p.pid)?.ticks ?? 0), 0)),
     peak_rss_mb: mb(peak.rss),
     pss_mb_at_peak_rss: mb(peak.pss),
     peak_pss_mb: mb(peakPss),
-    processes: perProcess,
-    cold_start_ms: coldStartMs,
-    session_to_ready_ms: sessionMs,
     load_average_before: loadBefore,
-    load_average_after: loadAfter,
+    load_average_after: loadAverage(),
+    processes,
   };
+}
 
+/** The human summary of one window. */
+function print(title, m) {
   console.log('');
-  console.log(`footprint: ${result.seconds} s in a room with ${SPEAKERS.length} speakers (${samples} samples, microphone ${mic})`);
-  console.log(`  CPU, all the app's processes: ${cpuPercent} % of one core`);
-  console.log(`  peak RSS (sum): ${result.peak_rss_mb} MB; PSS then ${result.pss_mb_at_peak_rss} MB; peak PSS ${result.peak_pss_mb} MB`);
-  for (const p of perProcess) {
+  console.log(title);
+  console.log(`  ${m.samples} samples; WebKit's OpenGL compositing ${m.webkit_compositing}`);
+  console.log(`  CPU, all the app's processes: ${m.cpu_percent_of_one_core} % of one core`);
+  console.log(`  peak RSS (sum): ${m.peak_rss_mb} MB; PSS then ${m.pss_mb_at_peak_rss} MB; peak PSS ${m.peak_pss_mb} MB`);
+  for (const p of m.processes) {
     console.log(
-      `    ${p.name.padEnd(22)} pid ${String(p.pid).padEnd(7)} CPU ${String(p.cpu_percent_of_one_core).padStart(5)} %` +
+      `    ${p.name.padEnd(16)} pid ${String(p.pid).padEnd(7)} CPU ${String(p.cpu_percent_of_one_core).padStart(5)} %` +
         `  RSS ${p.rss_mb_at_peak} MB (anon ${p.rss_anon_mb}, file ${p.rss_file_mb}, shmem ${p.rss_shmem_mb})` +
         `  PSS ${p.pss_mb_at_peak} MB  own peak ${p.own_peak_rss_mb} MB  waited for CPU ${p.cpu_wait_s} s`,
     );
   }
-  console.log(`  cold start: ${coldStartMs} ms (process start → first control usable); ${sessionMs} ms from the session request`);
-  console.log(`  load average: ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after`);
-  if (json) console.log(JSON.stringify(result));
+  console.log(`  load average: ${m.load_average_before.join(' ')} before, ${m.load_average_after.join(' ')} after`);
 }
 
 try {
