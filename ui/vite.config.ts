@@ -14,16 +14,13 @@ const src = fileURLToPath(new URL('./src', import.meta.url));
 
 /** The CSP the app window runs under, read from the Tauri config, for `vite preview`. */
 function appCsp(): string | undefined {
-  for (const path of ['../src-tauri/tauri.conf.json', '../tauri.conf.json']) {
-    try {
-      const conf = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8'));
-      const csp = conf?.app?.security?.csp;
-      if (typeof csp === 'string') return csp;
-    } catch {
-      // try the next place
-    }
+  try {
+    const conf = JSON.parse(readFileSync(new URL('../tauri.conf.json', import.meta.url), 'utf8'));
+    const csp = conf?.app?.security?.csp;
+    return typeof csp === 'string' ? csp : undefined;
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 export function apiModule(mode: string): string {

@@ -488,9 +488,7 @@ mod tests {
     /// generate; `SALON_UPDATE_BINDINGS=1` rewrites them instead.
     #[test]
     fn bindings_are_current() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(BINDINGS_PATH);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(BINDINGS_PATH);
         let expected = bindings_ts();
         if std::env::var_os("SALON_UPDATE_BINDINGS").is_some() {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
