@@ -60,6 +60,14 @@ pub fn run() -> ExitCode {
         )
         .manage(Core::new(data_dir))
         .setup(|app| {
+            // Where the UI comes from: the embedded `ui/dist` (`tauri://localhost`) or,
+            // under `cargo tauri dev`, the dev server of `tauri.conf.json`.
+            if let Some(url) = app
+                .get_webview_window("main")
+                .and_then(|window| window.url().ok())
+            {
+                tracing::info!("main window shows {url}");
+            }
             let handle = app.handle().clone();
             if let Err(err) = tray::install(&handle) {
                 tracing::warn!("no tray icon: {err}");

@@ -1,7 +1,7 @@
 //! The desktop app's build steps: the web UI (`npm run build` in `ui/`, whose output
 //! `ui/dist` the app embeds), the app and the CLI binaries the end-to-end test drives,
-//! and `tauri-driver` (installed with cargo when missing), so `cargo xtask run` and the
-//! `e2e` suite work on a fresh clone.
+//! and `tauri-driver` and tauri-cli (installed with cargo when missing), so `cargo xtask
+//! run` and the `e2e` and `tauri` suites work on a fresh clone.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,21 +63,33 @@ pub(crate) fn build_binaries() -> anyhow::Result<(PathBuf, PathBuf)> {
 
 /// `tauri-driver`, installed with `cargo install` (2.x, about 90 s) when missing.
 pub(crate) fn ensure_tauri_driver() -> anyhow::Result<PathBuf> {
+    ensure_cargo_tool("tauri-driver", "tauri-driver", "^2")
+}
+
+/// tauri-cli (`cargo tauri`), installed with `cargo install` when missing: the same minor
+/// version as the `tauri` crate. Building it takes about ten minutes on two cores.
+pub(crate) fn ensure_tauri_cli() -> anyhow::Result<PathBuf> {
+    ensure_cargo_tool("cargo-tauri", "tauri-cli", "~2.12")
+}
+
+/// The program `binary` from cargo's bin directory or PATH, or else installed there from
+/// crate `krate` at `version` (with its lockfile).
+fn ensure_cargo_tool(binary: &str, krate: &str, version: &str) -> anyhow::Result<PathBuf> {
     let cargo_bin = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
-        .map(|home| home.join("bin").join("tauri-driver"));
+        .map(|home| home.join("bin").join(binary));
     if let Some(path) = cargo_bin.as_ref().filter(|p| p.is_file()) {
         return Ok(path.clone());
     }
-    if workspace::on_path("tauri-driver") {
-        return Ok(PathBuf::from("tauri-driver"));
+    if workspace::on_path(binary) {
+        return Ok(PathBuf::from(binary));
     }
-    eprintln!("tauri-driver: installing it with cargo (2.x)");
+    eprintln!("{binary}: installing {krate} {version} with cargo");
     let mut install = workspace::cargo();
-    install.args(["install", "tauri-driver", "--version", "^2", "--locked"]);
-    cmd::run(&mut install).context("could not install tauri-driver")?;
-    cargo_bin
-        .filter(|p| p.is_file())
-        .context("tauri-driver was installed but is not in cargo's bin directory")
+    install.args(["install", krate, "--version", version, "--locked"]);
+    cmd::run(&mut install).with_context(|| format!("could not install {krate}"))?;
+    cargo_bin.filter(|p| p.is_file()).with_context(|| {
+        format!("{krate} was installed but {binary} is not in cargo's bin directory")
+    })
 }

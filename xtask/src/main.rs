@@ -18,6 +18,7 @@ mod services;
 mod stream;
 mod suites;
 mod system_deps;
+mod tauri_suite;
 mod test_run;
 mod wait;
 mod workspace;

@@ -23,6 +23,15 @@ pub(crate) struct Captured {
 /// Runs `command` in the foreground (no stdin), copying its stdout and stderr to ours as
 /// they come and keeping both as lines.
 pub(crate) fn run_teed(command: &mut Command) -> anyhow::Result<Captured> {
+    run_captured(command, true)
+}
+
+/// Like [`run_teed`], but its stdout (e.g. cargo's JSON messages) is only kept, not shown.
+pub(crate) fn run_quiet(command: &mut Command) -> anyhow::Result<Captured> {
+    run_captured(command, false)
+}
+
+fn run_captured(command: &mut Command, show_stdout: bool) -> anyhow::Result<Captured> {
     let described = cmd::describe(command);
     command
         .stdin(Stdio::null())
@@ -42,8 +51,13 @@ pub(crate) fn run_teed(command: &mut Command) -> anyhow::Result<Captured> {
         .context("stderr not piped")?;
     let stdout_lines = Lines::default();
     let stderr_lines = Lines::default();
+    let stdout_copy: Box<dyn Write + Send> = if show_stdout {
+        Box::new(std::io::stdout())
+    } else {
+        Box::new(std::io::sink())
+    };
     let readers = [
-        spawn_tee(stdout, std::io::stdout(), &stdout_lines),
+        spawn_tee(stdout, stdout_copy, &stdout_lines),
         spawn_tee(stderr, std::io::stderr(), &stderr_lines),
     ];
     let status = child

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use crate::counts::{self, Counts};
 use crate::services::Services;
 use crate::stream::{self, Captured};
-use crate::{cmd, desktop, interrupt, workspace};
+use crate::{cmd, desktop, interrupt, tauri_suite, workspace};
 
 /// How a suite is run.
 #[derive(Debug)]
@@ -24,6 +24,9 @@ pub(crate) enum Runner {
     /// tauri-driver; the test gets their paths in `SALON_APP_BIN`, `SALON_CLI_BIN` and
     /// `TAURI_DRIVER`.
     Desktop { dir: &'static str },
+    /// The desktop app built the three ways its top-level `tauri.conf.json` must serve:
+    /// `cargo build`, `cargo tauri build`, `cargo tauri dev` (see `tauri_suite`).
+    Tauri,
 }
 
 /// One suite: every suite runs with the services' environment.
@@ -47,6 +50,10 @@ pub(crate) const SUITES: &[Suite] = &[
         name: "e2e",
         runner: Runner::Desktop { dir: "tests/e2e" },
     },
+    Suite {
+        name: "tauri",
+        runner: Runner::Tauri,
+    },
 ];
 
 /// What came of running a suite.
@@ -67,6 +74,7 @@ impl Suite {
             Runner::Cargo => run_cargo(services),
             Runner::Npm { dir } => run_npm(&workspace::root().join(dir), services, &[]),
             Runner::Desktop { dir } => run_desktop(&workspace::root().join(dir), services),
+            Runner::Tauri => tauri_suite::run(services),
         };
         result.unwrap_or_else(|err| Outcome::Ran {
             counts: Counts::default(),
