@@ -223,16 +223,25 @@ fn clean_link_plays_the_speech() {
     let mut rx = StreamReceiver::new(JitterConfig::default()).unwrap();
     let Played { frames, pcm, .. } = play(&mut rx, t0, arrivals, ms(13), n + 3);
     let stats = rx.stats();
-    assert!(kinds(&frames).starts_with(&expected((0..n).map(|_| 'D'), "")));
+    // The buffer starts with no delay to spare and learns the jitter from the first
+    // late packets (within two of its 100 ms windows); from then on everything plays.
+    let kinds = kinds(&frames);
+    let settled = 1 + 200 / 20;
+    assert!(
+        kinds[settled..].starts_with(&"D".repeat(n - settled)),
+        "{kinds}"
+    );
+    assert!(stats.jitter.late <= 4, "{stats:?}");
     assert_eq!(
-        (stats.decoded, stats.decode_errors),
+        (stats.decoded + stats.jitter.late, stats.decode_errors),
         (n as u64, 0),
         "{stats:?}"
     );
-    assert_eq!((stats.jitter.lost, stats.jitter.late), (0, 0), "{stats:?}");
+    assert_eq!(stats.jitter.lost, 0, "{stats:?}");
     let lag = best_lag(&signal, &pcm, 0..=4 * N);
     let corr = correlation_at(&signal, &pcm, lag);
-    // Measured 0.955, as without jitter: the buffer absorbs it without a glitch.
+    // Measured 0.955 when the buffer held a frame from the start; the few frames
+    // concealed while it learns the jitter leave it there (measured 0.955 again).
     eprintln!("jittery link: lag {lag}, correlation {corr:.4}");
     assert!(corr >= 0.9, "correlation {corr:.4}");
 }

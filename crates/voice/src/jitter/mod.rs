@@ -3,9 +3,10 @@
 //!
 //! # Why it looks like this
 //!
-//! Latency is the product, so the buffer holds as little audio as the link allows: one
-//! frame on a clean link, more only while arrivals show it is needed, and never more
-//! than the configured maximum. It is a state machine without I/O or clocks: the caller
+//! Latency is the product, so the buffer holds as little audio as the link allows: a
+//! 2 ms margin on a clean link (not a frame: a packet that is here when its frame is due
+//! is played at once), more only while arrivals show it is needed, and never more than
+//! the configured maximum. It is a state machine without I/O or clocks: the caller
 //! passes arrival times to [`JitterBuffer::push`] and the playout clock's time to
 //! [`JitterBuffer::pop`], which makes every behaviour below testable with scripted
 //! timings (see the tests at the bottom of this file).
@@ -30,12 +31,14 @@
 //! # Delay adaptation
 //!
 //! `delay.rs` learns from arrivals the *base* (the smallest recent transit, arrival minus
-//! sender time) and the *target delay* (the configured minimum plus the lateness of the
-//! late packets over the last two seconds, rising at once and decaying over seconds).
+//! sender time) and the *target delay* (the lateness of the late packets over the last
+//! two seconds plus a 2 ms margin, at least the configured minimum; rising at once and
+//! decaying over seconds).
 //! A frame is *due* at `base + its sender time + target`; the *lag* of the playout
 //! position is how far past its due time it is played. Playout keeps the lag near zero:
 //!
-//! - **Growing** (lag below minus half a frame, because the target rose): the buffer
+//! - **Growing** (lag below zero: playout is ahead of the target, because the target
+//!   rose or the playout clock woke up early): the buffer
 //!   waits where waiting is free or unavoidable: when the frame due is silence, or its
 //!   packet is not here. It then repeats [`Playout::Silence`] or [`Playout::Conceal`]
 //!   without advancing, so the packet has one more frame to arrive. A frame whose packet
@@ -43,8 +46,9 @@
 //! - **Shrinking** (lag of a frame or more, because the target fell, the base dropped or
 //!   the playout clock runs slow): silent frames are skipped first, as many as needed,
 //!   since nobody hears that. In speech, from one and a half frames of lag, one frame
-//!   is dropped, at most every 200 ms. Between minus a half and plus one and a half
-//!   frames nothing is done, so the clock's own jitter cannot make playout oscillate.
+//!   is dropped, at most every 200 ms. Between zero and one and a half frames nothing
+//!   is done, so the clock's own jitter cannot make playout oscillate (and below zero
+//!   only a frame that is not here anyway waits).
 //! - **Catching up** (lag of four frames or more, after a stall of the playout clock or a
 //!   burst far beyond the buffer): playout jumps straight to the frame due now and drops
 //!   everything before it; one discontinuity instead of playing stale audio or a long
@@ -85,7 +89,8 @@ use seq::{HISTORY, SeqLedger, Unwrapper};
 pub struct JitterConfig {
     /// The frame length the sender uses (timestamps advance by its samples per packet).
     pub frame: FrameDuration,
-    /// The least delay held, in frames, on a clean link. Default 1.
+    /// The least delay held, in frames, whatever the link. Default 0: a clean link
+    /// holds only the small margin the playout clock needs (2 ms).
     pub min_delay_frames: u32,
     /// The most delay ever held, in frames. Default 25 (500 ms at 20 ms). Values below
     /// `min_delay_frames` are raised to it; both are capped at 1024 frames.
@@ -96,7 +101,7 @@ impl Default for JitterConfig {
     fn default() -> Self {
         JitterConfig {
             frame: FrameDuration::Ms20,
-            min_delay_frames: 1,
+            min_delay_frames: 0,
             max_delay_frames: 25,
         }
     }
@@ -535,7 +540,8 @@ impl JitterBuffer {
             }
         }
         self.since_drop_ns = self.since_drop_ns.saturating_add(frame);
-        let hold = lag < -(frame / 2);
+        // Ahead of the target: a frame whose packet is not here yet is waited for.
+        let hold = lag < 0;
         loop {
             self.current_delay_ns = lag.saturating_add(self.delay.target()).max(0);
             match self.classify() {
@@ -694,6 +700,11 @@ mod tests {
 
     const F: u32 = 960;
     const MS: Duration = Duration::from_millis(1);
+    const ONE_FRAME: JitterConfig = JitterConfig {
+        frame: FrameDuration::Ms20,
+        min_delay_frames: 1,
+        max_delay_frames: 25,
+    };
 
     fn pkt(seq: u32, ts: u32) -> Packet {
         Packet {
@@ -747,8 +758,11 @@ mod tests {
             }
         }
 
+        /// With a floor of one frame, so the playout order and timing of the scripted
+        /// runs below do not depend on the margin; the default floor (none) has tests
+        /// of its own.
         fn default() -> Self {
-            Sim::new(JitterConfig::default())
+            Sim::new(ONE_FRAME)
         }
 
         fn send(&mut self, at_ms: u64, packet: Packet) {
@@ -1117,7 +1131,7 @@ mod tests {
 
         sim.run_to(3300);
         let s = sim.stats();
-        assert_eq!(s.target_delay, 80 * MS, "rises within 300 ms");
+        assert_eq!(s.target_delay, 62 * MS, "rises within 300 ms");
         sim.run_to(3500);
         let (late, concealed) = (sim.stats().late, sim.stats().concealed);
         assert!(late <= 5, "{late}");
@@ -1126,17 +1140,17 @@ mod tests {
         // Once the delay has grown, everything arrives in time.
         assert_eq!((s.late, s.concealed), (late, concealed));
         assert!(sim.out[175..].iter().all(|t| t.starts_with('P')));
-        assert_eq!(s.target_delay, 80 * MS);
+        assert_eq!(s.target_delay, 62 * MS);
         assert!(s.current_delay >= 60 * MS, "{:?}", s.current_delay);
         assert!(s.jitter >= 20 * MS, "{:?}", s.jitter);
 
         // Calm: held while the jittery arrivals are in the 2 s window...
         sim.run_to(7500);
-        assert_eq!(sim.stats().target_delay, 80 * MS);
+        assert_eq!(sim.stats().target_delay, 62 * MS);
         // ...then decaying over seconds.
         sim.run_to(9000);
         let t = sim.stats().target_delay;
-        assert!(t > 40 * MS && t < 80 * MS, "{t:?}");
+        assert!(t > 30 * MS && t < 62 * MS, "{t:?}");
         sim.run_to(19_980);
         let s = sim.stats();
         assert!(s.target_delay <= 21 * MS, "{:?}", s.target_delay);
@@ -1147,6 +1161,135 @@ mod tests {
         assert_eq!(s.concealed, concealed);
         assert!(sim.out[300..].iter().all(|t| t.starts_with('P')));
         assert!(s.late <= late);
+    }
+
+    /// A small deterministic generator for scripted jitter (xorshift).
+    fn jitter_ms(state: &mut u64, max: u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state % (max + 1)
+    }
+
+    #[test]
+    fn clean_stream_holds_the_margin_not_a_frame() {
+        // Whatever the phase of the playout clock against the arrivals, a clean stream
+        // is played at the first pop at least the margin (2 ms) after its packet came:
+        // the delay held is the clock's phase, never a frame on top of it.
+        for phase in 0..20u64 {
+            let mut sim = Sim::new(JitterConfig::default());
+            sim.next_pop = phase;
+            steady(&mut sim, 0..250, |_| false);
+            sim.run_to(4990);
+            let s = sim.stats();
+            let expected = if phase >= 2 { phase } else { phase + 20 };
+            assert_eq!(s.current_delay, ms(expected), "phase {phase} ms");
+            assert_eq!(s.target_delay, 2 * MS, "phase {phase} ms");
+            assert_eq!((s.concealed, s.late, s.lost), (0, 0, 0), "phase {phase} ms");
+            let played = sim.out.iter().filter(|t| t.starts_with('P')).count();
+            assert!(played >= 248, "phase {phase} ms: {played} played");
+        }
+    }
+
+    #[test]
+    fn ten_ms_frames_hold_the_margin_too() {
+        let mut sim = Sim::new(JitterConfig {
+            frame: FrameDuration::Ms10,
+            ..JitterConfig::default()
+        });
+        sim.next_pop = 3;
+        for i in 0..300 {
+            sim.send(u64::from(i) * 10, pkt(i, i * 480));
+        }
+        sim.run_to(2993);
+        let s = sim.stats();
+        assert_eq!(s.current_delay, 3 * MS);
+        assert_eq!((s.concealed, s.late), (0, 0));
+    }
+
+    #[test]
+    fn uniform_jitter_up_to_40_ms_grows_the_delay_with_few_concealed_frames() {
+        let mut sim = Sim::new(JitterConfig::default());
+        sim.next_pop = 7;
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        for i in 0..500u32 {
+            let extra = jitter_ms(&mut rng, 40);
+            sim.send(u64::from(i) * 20 + extra, pkt(i, i * F));
+        }
+        sim.run_to(10_007);
+        let s = sim.stats();
+        // The late packets of the first moments teach the estimator; from then on
+        // (nearly) everything is on time.
+        assert!(s.concealed <= 10, "{s:?}");
+        assert!(s.late <= 10, "{s:?}");
+        assert!(
+            s.target_delay >= 30 * MS && s.target_delay <= 45 * MS,
+            "{s:?}"
+        );
+        let after_first_second = sim.out[50..].iter().filter(|t| *t == "C").count();
+        assert!(after_first_second <= 3, "{after_first_second} concealed");
+        assert!(s.current_delay <= s.target_delay + 30 * MS, "{s:?}");
+    }
+
+    #[test]
+    fn small_jitter_is_waited_for_even_when_it_is_less_than_half_a_frame() {
+        // A clean start with the clock 3 ms after the arrivals (1 ms past the target),
+        // then 0-8 ms of jitter: the target rises by less than half a frame, and
+        // playout still moves back to it (one frame of waiting) instead of concealing
+        // every packet more than 3 ms late.
+        let mut sim = Sim::new(JitterConfig::default());
+        sim.next_pop = 3;
+        let mut rng = 0x0123_4567_89AB_CDEFu64;
+        for i in 0..500u32 {
+            let extra = if i < 100 { 0 } else { jitter_ms(&mut rng, 8) };
+            sim.send(u64::from(i) * 20 + extra, pkt(i, i * F));
+        }
+        sim.run_to(2003);
+        assert_eq!(sim.stats().current_delay, 3 * MS);
+        sim.run_to(10_003);
+        let s = sim.stats();
+        assert!(
+            s.target_delay >= 8 * MS && s.target_delay <= 11 * MS,
+            "{s:?}"
+        );
+        // (Waiting only from half a frame behind, as before, concealed 218 of 400.)
+        assert!(s.concealed <= 10, "{s:?}");
+        assert!(s.current_delay <= s.target_delay + 20 * MS, "{s:?}");
+    }
+
+    #[test]
+    fn delay_comes_back_down_after_the_jitter_stops() {
+        // 4 s of 0-40 ms jitter, 10 s clean, a second of DTX silence, 2 s clean.
+        let mut sim = Sim::new(JitterConfig::default());
+        sim.next_pop = 5;
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        for i in 0..200u32 {
+            let extra = jitter_ms(&mut rng, 40);
+            sim.send(u64::from(i) * 20 + extra, pkt(i, i * F));
+        }
+        for i in 200..700u32 {
+            let p = pkt(i, i * F);
+            sim.send(u64::from(i) * 20, if i == 699 { dtx(p) } else { p });
+        }
+        for i in 700..800u32 {
+            // Resumes after 50 frames of silence.
+            sim.send(u64::from(i + 50) * 20, pkt(i, (i + 50) * F));
+        }
+        sim.run_to(4005);
+        let jittery = sim.stats();
+        assert!(jittery.target_delay >= 30 * MS, "{jittery:?}");
+        sim.run_to(14_005);
+        let calm = sim.stats();
+        assert!(calm.target_delay <= 3 * MS, "{calm:?}");
+        // In speech the lag is shed a frame at a time down to one and a half frames...
+        assert!(calm.current_delay < calm.target_delay + 30 * MS, "{calm:?}");
+        // ...without concealing anything more.
+        assert!(calm.concealed <= jittery.concealed + 1, "{calm:?}");
+        sim.run_to(16_005);
+        let s = sim.stats();
+        // ...and a silence sheds the rest: back to the clock's phase.
+        assert_eq!(s.current_delay, 5 * MS, "{s:?}");
+        assert_eq!(s.concealed, calm.concealed, "{s:?}");
     }
 
     #[test]
@@ -1217,7 +1360,7 @@ mod tests {
         // The playout clock ticks every 20.5 ms: the buffer deepens by 0.5 ms a frame.
         // Under one and a half frames of excess nothing is dropped from speech; the
         // first silence sheds it.
-        let mut jb = JitterBuffer::new(JitterConfig::default());
+        let mut jb = JitterBuffer::new(ONE_FRAME);
         let t0 = Instant::now();
         let mut arrivals: Vec<(u64, Packet)> = (0..51u32)
             .map(|i| {
@@ -1346,7 +1489,7 @@ mod tests {
         assert_eq!(
             jb.stats(),
             JitterStats {
-                target_delay: 20 * MS,
+                target_delay: 2 * MS,
                 ..JitterStats::default()
             }
         );
@@ -1365,7 +1508,7 @@ mod tests {
             min_delay_frames: 0,
             max_delay_frames: u32::MAX,
         });
-        assert_eq!(jb.stats().target_delay, Duration::ZERO);
+        assert_eq!(jb.stats().target_delay, 2 * MS, "no floor: the margin");
         assert_eq!(jb.slots.len(), 4096);
     }
 
