@@ -112,6 +112,8 @@ pub(crate) struct LatencyReport {
     pub(crate) frames_sent: u64,
     pub(crate) frames_received: u64,
     pub(crate) concealed: u64,
+    /// Device periods the virtual speaker found its queue short (virtual devices only).
+    pub(crate) output_underruns: u64,
 }
 
 /// A signal with the instant each of its samples was spoken or played.
@@ -245,18 +247,25 @@ impl VirtualSpeaker {
     }
 }
 
+impl SpeakerRecord {
+    /// Lets the device take every period due by `now`.
+    fn advance(&mut self, now: Instant) {
+        let period = samples_to_duration(PERIOD);
+        while self.next_period <= now {
+            if self.queued < PERIOD {
+                self.underruns += 1;
+            }
+            self.queued = self.queued.saturating_sub(PERIOD);
+            self.next_period += period;
+        }
+    }
+}
+
 impl AudioSink for VirtualSpeaker {
     fn write(&mut self, samples: &[f32]) -> usize {
         let now = Instant::now();
         let mut record = self.record.lock().unwrap_or_else(PoisonError::into_inner);
-        let period = samples_to_duration(PERIOD);
-        while record.next_period <= now {
-            if record.queued < PERIOD {
-                record.underruns += 1;
-            }
-            record.queued = record.queued.saturating_sub(PERIOD);
-            record.next_period += period;
-        }
+        record.advance(now);
         let n = samples.len().min(QUEUE_CAPACITY - record.queued);
         if n == 0 {
             return 0;
@@ -266,10 +275,20 @@ impl AudioSink for VirtualSpeaker {
         let start = record.timeline.samples.len();
         record.timeline.chunks.push((start, plays_at));
         record.timeline.samples.extend_from_slice(&samples[..n]);
-        let delay = plays_at.saturating_duration_since(now).as_micros() as u64;
-        record.queue_delays.push(delay);
+        // The queue ahead of what is heard: silence written while nobody speaks is
+        // not counted.
+        if samples[..n].iter().any(|&x| x != 0.0) {
+            let delay = plays_at.saturating_duration_since(now).as_micros() as u64;
+            record.queue_delays.push(delay);
+        }
         record.queued += n;
         n
+    }
+
+    fn queued_frames(&mut self) -> Option<usize> {
+        let mut record = self.record.lock().unwrap_or_else(PoisonError::into_inner);
+        record.advance(Instant::now());
+        Some(record.queued)
     }
 
     fn sample_rate(&self) -> u32 {
@@ -424,6 +443,7 @@ pub(crate) async fn run(config: &LatencyConfig) -> anyhow::Result<LatencyReport>
     let run_for = Duration::from_secs_f64(config.seconds) + SETTLE;
 
     let read_delays = Arc::new(Mutex::new(Vec::new()));
+    let mut output_underruns = 0;
     let (spoken, played, spoken_from, output_queue, speaking, listening, probe) =
         match config.devices {
             Devices::Virtual => {
@@ -459,6 +479,7 @@ pub(crate) async fn run(config: &LatencyConfig) -> anyhow::Result<LatencyReport>
                 let mut record = played.lock().unwrap_or_else(PoisonError::into_inner);
                 let played = std::mem::take(&mut record.timeline);
                 let output_queue = median_us(&mut record.queue_delays);
+                output_underruns = record.underruns;
                 drop(record);
                 (
                     spoken,
@@ -566,6 +587,7 @@ pub(crate) async fn run(config: &LatencyConfig) -> anyhow::Result<LatencyReport>
         frames_sent: speaking.frames_sent,
         frames_received: listening.frames_received,
         concealed: listening.concealed,
+        output_underruns,
     })
 }
 
@@ -600,7 +622,7 @@ pub(crate) fn print(report: &LatencyReport) {
         );
     }
     println!(
-        "latency:   frames sent {}, received {}, concealed {}",
-        report.frames_sent, report.frames_received, report.concealed
+        "latency:   frames sent {}, received {}, concealed {}, output underruns {}",
+        report.frames_sent, report.frames_received, report.concealed, report.output_underruns
     );
 }

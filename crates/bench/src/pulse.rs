@@ -245,7 +245,8 @@ impl AudioSink for QueueWatch {
     fn write(&mut self, samples: &[f32]) -> usize {
         let queued = self.inner.queued();
         let n = self.inner.write(samples);
-        if n > 0 {
+        // Silence written while nobody speaks is not counted.
+        if samples[..n].iter().any(|&x| x != 0.0) {
             let delay = samples_to_duration(queued / usize::from(self.inner.channels().max(1)));
             self.delays
                 .lock()

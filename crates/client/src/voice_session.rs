@@ -15,6 +15,14 @@
 //!   mixes them and writes the mix to the sink (without a sink the frames are still
 //!   pulled, so the jitter buffers drain). The worst loss any receiver sees becomes the
 //!   encoder's loss hint (never below the default).
+//! - A sink that reports its queue (a device) sets the pace: the next frame is mixed when
+//!   the queue falls under one device period plus a margin ([`OUTPUT_LOW_WATER`]), so
+//!   the queue never holds more than that plus a frame, whatever happened before (after
+//!   a stall the device plays a gap and playout goes on at the same small queue; missed
+//!   frames are never written late and kept queued). While no stream is playing, the
+//!   queue is topped up with [`IDLE_CHUNK`]s of silence instead of whole frames, so a
+//!   stream that starts is written as soon as its first frame is due. Other sinks (a
+//!   file) and no sink follow the wall clock, one frame per period.
 //! - Each stream is mixed at its speaker's volume ([`ClientHandle::set_volume`]). The
 //!   client mirrors volumes in memory and counts changes to them and to the room, so the
 //!   playout thread maps streams to people and recomputes gains only when that count
@@ -59,6 +67,14 @@ const IDLE_AFTER: Duration = Duration::from_secs(60);
 
 /// How often streams are checked for departure and idleness when nothing else changed.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// A sink that reports its queue gets the next frame when the queue is under this: the
+/// device period audio-io asks for (10 ms), which must be there when the device next
+/// takes a period, plus a margin for this thread's wake-up ([`POLL`]).
+const OUTPUT_LOW_WATER: Duration = Duration::from_millis(12);
+
+/// Silence written at a time while no stream plays, to a sink that reports its queue.
+const IDLE_CHUNK: Duration = Duration::from_millis(2);
 
 /// How a voice session runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -464,6 +480,18 @@ impl Player {
         while !self.shared.stopping() {
             self.take_frames();
             let now = Instant::now();
+            if let Some(queued) = self.output_queue() {
+                // The device sets the pace.
+                if queued >= OUTPUT_LOW_WATER {
+                    std::thread::sleep((queued - OUTPUT_LOW_WATER).min(POLL));
+                    continue;
+                }
+                if !self.tick(now) {
+                    self.write_silence(IDLE_CHUNK);
+                }
+                next_tick = now + period;
+                continue;
+            }
             if now < next_tick {
                 std::thread::sleep((next_tick - now).min(POLL));
                 continue;
@@ -475,6 +503,31 @@ impl Player {
                 next_tick = Instant::now() + period;
             }
         }
+    }
+
+    /// How much audio the sink holds ahead of the device, if it is a sink that says.
+    fn output_queue(&mut self) -> Option<Duration> {
+        let (Some(mixer), Some(sink)) = (&self.mixer, &mut self.sink) else {
+            return None;
+        };
+        let frames = sink.queued_frames()? as u64;
+        let rate = u64::from(mixer.output_rate().max(1));
+        Some(Duration::from_nanos(
+            frames.saturating_mul(1_000_000_000) / rate,
+        ))
+    }
+
+    /// Writes `duration` of silence to the sink (what it takes now; never waits).
+    fn write_silence(&mut self, duration: Duration) {
+        let (Some(mixer), Some(sink)) = (&self.mixer, &mut self.sink) else {
+            return;
+        };
+        let channels = usize::from(mixer.output_channels().max(1));
+        let frames =
+            (u128::from(mixer.output_rate()) * duration.as_nanos() / 1_000_000_000).max(1) as usize;
+        self.mixed.clear();
+        self.mixed.resize(frames * channels, 0.0);
+        sink.write(&self.mixed);
     }
 
     /// Moves every queued frame into its stream's receiver.
@@ -572,16 +625,19 @@ impl Player {
             .store(self.receivers.len(), Ordering::Relaxed);
     }
 
-    /// One frame period: a frame from every stream, mixed into the sink.
-    fn tick(&mut self, now: Instant) {
+    /// One frame period: a frame from every stream, mixed into the sink. Answers whether
+    /// any stream played (without, nothing is written to a sink that reports its queue:
+    /// the caller tops it up with a little silence instead).
+    fn tick(&mut self, now: Instant) -> bool {
         self.forward_device_events();
         self.update_streams(now);
-        let (mut concealed, mut loss) = (self.concealed_before, 0);
+        let (mut concealed, mut loss, mut playing) = (self.concealed_before, 0, false);
         for incoming in self.receivers.values_mut() {
-            if let Some(pulled) = incoming.receiver.pull(now, &mut incoming.samples)
-                && let Some(wait) = pulled.jitter_wait
-            {
-                self.shared.record(Stage::JitterWait, wait);
+            if let Some(pulled) = incoming.receiver.pull(now, &mut incoming.samples) {
+                playing = true;
+                if let Some(wait) = pulled.jitter_wait {
+                    self.shared.record(Stage::JitterWait, wait);
+                }
             }
             let stats = incoming.receiver.stats();
             concealed += stats.concealed;
@@ -590,8 +646,11 @@ impl Player {
         self.shared.concealed.store(concealed, Ordering::Relaxed);
         self.shared.loss_percent.store(loss, Ordering::Relaxed);
         let (Some(mixer), Some(sink)) = (&mut self.mixer, &mut self.sink) else {
-            return;
+            return playing;
         };
+        if !playing && sink.queued_frames().is_some() {
+            return false;
+        }
         let inputs: Vec<(u16, &[f32])> = self
             .receivers
             .iter()
@@ -604,10 +663,11 @@ impl Player {
             rest = &rest[n..];
             if !rest.is_empty() {
                 if self.shared.stopping() {
-                    return;
+                    return playing;
                 }
                 std::thread::sleep(POLL);
             }
         }
+        playing
     }
 }
