@@ -4,14 +4,15 @@
 //! sections); this module connects its answers to sockets. For each live room a
 //! [`RoomWire`] keeps the connections that joined it and an immutable snapshot list of
 //! them, swapped on membership changes, so the audio path fans a frame out by walking a
-//! shared slice without holding any lock a control message could be waiting for.
+//! shared slice without holding any lock a control message could be waiting for. Every
+//! message is encoded as a WebSocket frame once ([`crate::ws`]) and the same bytes are
+//! queued to each recipient.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 use salon_proto::room::SpeakerLevel;
 use salon_proto::{DeviceId, Event, RoomId, StreamId, UserId, close};
@@ -19,9 +20,10 @@ use salon_proto::{DeviceId, Event, RoomId, StreamId, UserId, close};
 use crate::config::ServerConfig;
 use crate::limiter::TokenBucket;
 use crate::metrics::{Metrics, bump};
-use crate::outbox::Outbox;
+use crate::outbox::{Outbox, Pushed};
 use crate::rooms::{Deliveries, RoomRecord, Rooms, RoomsConfig, Target};
 use crate::store::Store;
+use crate::ws;
 
 /// One logged-in connection.
 #[derive(Debug)]
@@ -204,8 +206,8 @@ impl Hub {
             let deliveries = rooms.end_all();
             self.deliver_with(&rooms, deliveries);
         }
-        let text = Utf8Bytes::from(
-            Event::ShuttingDown {
+        let text = ws::text(
+            &Event::ShuttingDown {
                 reconnect_after_ms: 2000,
             }
             .to_json(),
@@ -286,7 +288,7 @@ impl Hub {
     /// of one room are queued in the order the room produced them.
     pub(crate) fn deliver_with(&self, rooms: &Rooms, deliveries: Deliveries) {
         for (target, event) in deliveries {
-            let text = Utf8Bytes::from(event.to_json());
+            let text = ws::text(&event.to_json());
             match target {
                 Target::Room(room) => {
                     if let Some(wire) = self.wire(room) {
@@ -316,7 +318,7 @@ impl Hub {
         }
     }
 
-    fn send_to_user(&self, user: UserId, text: &Utf8Bytes) {
+    fn send_to_user(&self, user: UserId, text: &Bytes) {
         if let Some(peers) = lock(&self.online).get(&user) {
             for peer in peers {
                 peer.outbox.push_text(text.clone());
@@ -330,7 +332,7 @@ impl Hub {
         let Some(peers) = online.get(&user) else {
             return false;
         };
-        let text = Utf8Bytes::from(event.to_json());
+        let text = ws::text(&event.to_json());
         let mut sent = false;
         for peer in peers.iter().filter(|p| p.device == device) {
             peer.outbox.push_text(text.clone());
@@ -339,7 +341,8 @@ impl Hub {
         sent
     }
 
-    /// Forwards one stamped audio frame to every other connection in the room.
+    /// Forwards one stamped audio frame, already a whole WebSocket frame, to every other
+    /// connection in the room. Counts what was queued and dropped once, at the end.
     pub(crate) fn fan_out(
         &self,
         room: RoomId,
@@ -352,10 +355,24 @@ impl Hub {
         bump(&self.metrics.audio_in);
         lock(&wire.levels).insert(stream, level);
         let now = Instant::now();
+        let (mut queued, mut dropped) = (0, 0);
         for peer in wire.peers().iter() {
             if peer.user != from {
-                peer.outbox.push_audio(frame.clone(), now);
+                match peer.outbox.push_audio(&frame, now) {
+                    Pushed::Queued => queued += 1,
+                    Pushed::QueuedDroppingOldest => {
+                        queued += 1;
+                        dropped += 1;
+                    }
+                    Pushed::Refused => {}
+                }
             }
+        }
+        self.metrics.audio_out.fetch_add(queued, Ordering::Relaxed);
+        if dropped > 0 {
+            self.metrics
+                .audio_dropped_slow
+                .fetch_add(dropped, Ordering::Relaxed);
         }
     }
 

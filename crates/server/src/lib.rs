@@ -18,6 +18,7 @@ mod socket;
 pub mod store;
 mod tls;
 mod verify;
+mod ws;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -9,7 +9,8 @@
 //! counted without closing the connection or reaching anyone; that a control-message
 //! flood is answered `rate_limited` and then closed with 4001 `FLOOD` while another
 //! client is served normally; that a connection that never says hello is closed with
-//! 4005; and that `/healthz` answers 200 throughout.
+//! 4005; that a plain HTTP request on the WebSocket path is told to upgrade (426) and a
+//! WebSocket ping is answered with its pong; and that `/healthz` answers 200 throughout.
 
 mod support;
 
@@ -303,4 +304,44 @@ async fn a_connection_without_hello_is_closed_with_4005() {
     let closed = silent.expect_closed(Duration::from_secs(30)).await;
     assert_eq!(closed.code, Some(close::HANDSHAKE_TIMEOUT), "{closed:?}");
     assert_healthy(server.local_addr()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_websocket_path_refuses_plain_http_and_answers_pings() {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let (server, _dir) = start_server(|_| {}).await;
+    let (status, body) = http_get(server.local_addr(), salon_proto::WS_PATH).await;
+    assert_eq!(status, 426, "plain GET {}: {body}", salon_proto::WS_PATH);
+    assert!(body.contains("WebSocket"), "{body}");
+
+    // The server's own WebSocket layer answers a ping with a pong carrying its payload,
+    // between the replies to requests.
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url())
+        .await
+        .expect("WebSocket handshake");
+    ws.send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .expect("send ping");
+    ws.send(Message::text(
+        ClientEnvelope::new(1, ClientRequest::Ping).to_json(),
+    ))
+    .await
+    .expect("send request");
+    let (mut pong, mut reply) = (false, false);
+    let deadline = Instant::now() + TIMEOUT;
+    while !(pong && reply) && Instant::now() < deadline {
+        match tokio::time::timeout(TIMEOUT, ws.next()).await {
+            Ok(Some(Ok(Message::Pong(payload)))) => {
+                assert_eq!(&payload[..], b"are you there");
+                pong = true;
+            }
+            Ok(Some(Ok(Message::Text(text)))) => reply |= text.contains("\"re\":1"),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("connection ended early: {other:?}"),
+        }
+    }
+    assert!(pong, "no pong");
+    assert!(reply, "no reply to the request");
 }

@@ -7,16 +7,15 @@
 //! A connection moves through three phases: waiting for `hello`, anonymous (may
 //! register, log in or ask to link a device), and logged in. The reader task handles
 //! requests one at a time and answers each with exactly one reply; a writer task drains
-//! the connection's [`Outbox`]. Nothing a peer sends can crash the server: every
+//! the connection's [`Outbox`], writing the whole frames queued there ([`crate::ws`]). Nothing a peer sends can crash the server: every
 //! decoding or validation failure becomes an `error` reply with a stable code, and only
 //! persistent abuse (floods, repeated protocol violations) closes the connection.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::{Bytes, BytesMut};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use rand::RngCore;
 use rand::rngs::OsRng;
 use salon_proto::frame::{self, FrameKind};
@@ -28,9 +27,12 @@ use salon_proto::{
 use crate::hub::{Hub, Peer};
 use crate::limiter::TokenBucket;
 use crate::metrics::bump;
-use crate::outbox::{Outbox, Outgoing};
+use crate::outbox::{Closing, Next, Outbox};
 use crate::rooms::{Action, Deliveries};
 use crate::store::StoreError;
+use crate::ws::{self, Io};
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::tungstenite::Message;
 
 /// Time allowed between connecting and `hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -110,38 +112,45 @@ struct Session {
     strikes: u32,
 }
 
-/// Serves one upgraded WebSocket until it closes.
-pub(crate) async fn serve(hub: Arc<Hub>, socket: WebSocket) {
-    let (mut sink, mut stream) = socket.split();
+/// Serves one upgraded WebSocket until it closes; incoming messages may be up to
+/// `max_message` bytes.
+pub(crate) async fn serve(hub: Arc<Hub>, io: Io, max_message: usize) {
     let outbox = Arc::new(Outbox::new(
         hub.config.audio_queue_frames,
         hub.metrics.clone(),
     ));
+    let (mut stream, mut sink) = ws::split(io, outbox.clone(), max_message).await;
     let conn = hub.connect(outbox.clone());
     let writer_outbox = outbox.clone();
+    let gap = hub.config.audio_write_gap();
     let mut writer = tokio::spawn(async move {
         let mut batch = Vec::new();
+        let mut last_write: Option<Instant> = None;
         loop {
-            let close = writer_outbox.next_batch(&mut batch).await;
-            for item in batch.drain(..) {
-                let message = match item {
-                    Outgoing::Text(text) => Message::Text(text),
-                    Outgoing::Audio(frame) => Message::Binary(frame),
-                };
-                if sink.feed(message).await.is_err() {
+            match writer_outbox.next_batch(&mut batch).await {
+                Next::Frames { control } => {
+                    // Audio arriving faster than the gap is gathered and written together:
+                    // a listener of many speakers then costs one write per gap. Control
+                    // messages go at once.
+                    let due = last_write.map(|last| last + gap);
+                    if control == 0 && due.is_some_and(|due| due > Instant::now()) {
+                        if let Some(due) = due {
+                            tokio::time::sleep_until(due.into()).await;
+                        }
+                        writer_outbox.take_queued(&mut batch);
+                    }
+                    if ws::write_all(&mut sink, &mut batch).await.is_err() {
+                        return;
+                    }
+                    last_write = Some(Instant::now());
+                }
+                Next::Close(Closing::Frame(code, reason)) => {
+                    let mut last = vec![ws::close(code, reason)];
+                    if ws::write_all(&mut sink, &mut last).await.is_ok() {
+                        let _ = sink.shutdown().await;
+                    }
                     return;
                 }
-            }
-            if sink.flush().await.is_err() {
-                return;
-            }
-            if let Some((code, reason)) = close {
-                let frame = CloseFrame {
-                    code,
-                    reason: Utf8Bytes::from_static(reason),
-                };
-                let _ = sink.send(Message::Close(Some(frame))).await;
-                return;
             }
         }
     });
@@ -169,7 +178,7 @@ pub(crate) async fn serve(hub: Arc<Hub>, socket: WebSocket) {
             message = stream.next() => match message {
                 Some(Ok(Message::Text(text))) => session.on_text(text.as_str()).await,
                 Some(Ok(Message::Binary(bytes))) => session.on_binary(bytes),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
             },
             _ = &mut hello_deadline, if matches!(session.phase, Phase::AwaitHello) => {
@@ -195,7 +204,7 @@ pub(crate) async fn serve(hub: Arc<Hub>, socket: WebSocket) {
 impl Session {
     fn reply(&self, re: Option<u32>, reply: Reply) {
         let envelope = ReplyEnvelope { re, reply };
-        self.outbox.push_text(Utf8Bytes::from(envelope.to_json()));
+        self.outbox.push_text(ws::text(&envelope.to_json()));
     }
 
     fn refuse(&mut self, re: Option<u32>, error: ErrorBody) {
@@ -259,8 +268,13 @@ impl Session {
             bump(&metrics.audio_rejected);
             return;
         };
-        let mut stamped = BytesMut::from(&bytes[..]);
-        if frame::stamp_stream(&mut stamped, stream).is_err() {
+        // The WebSocket frame every listener gets: header, then the audio frame with the
+        // sender's stream id stamped in.
+        let mut stamped = BytesMut::with_capacity(ws::MAX_HEADER_LEN + bytes.len());
+        ws::binary_header(&mut stamped, bytes.len());
+        let at = stamped.len();
+        stamped.extend_from_slice(&bytes);
+        if frame::stamp_stream(&mut stamped[at..], stream).is_err() {
             return;
         }
         let level = (header.level.dbov(), header.level.voice);
