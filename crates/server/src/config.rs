@@ -43,10 +43,6 @@ pub struct ServerConfig {
     pub lookups_per_minute: u32,
     /// Audio frames queued for one connection before the oldest are dropped.
     pub audio_queue_frames: usize,
-    /// Shortest time between two audio writes to one connection, in milliseconds: frames
-    /// arriving faster are gathered and leave together, so a listener of many speakers
-    /// costs one write per gap instead of one per frame. 0 writes every frame at once.
-    pub audio_write_gap_ms: u64,
     /// PEM certificate chain for TLS (`wss://`); needs `tls_key` too.
     #[serde(default)]
     pub tls_cert: Option<PathBuf>,
@@ -67,7 +63,6 @@ impl Default for ServerConfig {
             lookup_burst: 20,
             lookups_per_minute: 30,
             audio_queue_frames: 100,
-            audio_write_gap_ms: 0,
             tls_cert: None,
             tls_key: None,
         }
@@ -78,11 +73,6 @@ impl ServerConfig {
     /// The stage grace period.
     pub fn stage_grace(&self) -> Duration {
         Duration::from_secs(self.stage_grace_secs)
-    }
-
-    /// The audio write gap.
-    pub fn audio_write_gap(&self) -> Duration {
-        Duration::from_millis(self.audio_write_gap_ms)
     }
 
     /// The database URL to open.

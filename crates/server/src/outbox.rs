@@ -40,11 +40,8 @@ pub(crate) enum Closing {
 /// What the writer takes next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Next {
-    /// Frames were added to the batch, `control` of them control messages (first).
-    Frames {
-        /// How many control messages lead the batch.
-        control: usize,
-    },
+    /// Frames were added to the batch (control messages first).
+    Frames,
     /// Nothing is left to send: close the connection.
     Close(Closing),
 }
@@ -175,10 +172,11 @@ impl Outbox {
         loop {
             {
                 let mut queues = self.lock();
-                let control = queues.control.len();
-                Self::take(&mut queues, batch);
+                batch.extend(queues.control.drain(..));
+                batch.extend(queues.audio.drain(..));
+                queues.overflowing_since = None;
                 if !batch.is_empty() {
-                    return Next::Frames { control };
+                    return Next::Frames;
                 }
                 if let Some(close) = queues.close {
                     return Next::Close(close);
@@ -186,17 +184,6 @@ impl Outbox {
             }
             self.notify.notified().await;
         }
-    }
-
-    /// Takes whatever is queued now, without waiting.
-    pub(crate) fn take_queued(&self, batch: &mut Vec<Bytes>) {
-        Self::take(&mut self.lock(), batch);
-    }
-
-    fn take(queues: &mut Queues, batch: &mut Vec<Bytes>) {
-        batch.extend(queues.control.drain(..));
-        batch.extend(queues.audio.drain(..));
-        queues.overflowing_since = None;
     }
 }
 
@@ -224,10 +211,7 @@ mod tests {
                 .all(|a| *a == Pushed::QueuedDroppingOldest)
         );
         let mut batch = Vec::new();
-        assert_eq!(
-            outbox.next_batch(&mut batch).await,
-            Next::Frames { control: 5 }
-        );
+        assert_eq!(outbox.next_batch(&mut batch).await, Next::Frames);
         let texts: Vec<u8> = batch
             .iter()
             .filter(|b| b[0] == b'c')
@@ -270,10 +254,7 @@ mod tests {
         let mut batch = Vec::new();
         outbox.push_audio(&Bytes::from_static(b"1"), now);
         outbox.push_audio(&Bytes::from_static(b"2"), now);
-        assert_eq!(
-            outbox.next_batch(&mut batch).await,
-            Next::Frames { control: 0 }
-        );
+        assert_eq!(outbox.next_batch(&mut batch).await, Next::Frames);
         assert_eq!(batch.len(), 2);
         batch.clear();
         // Pushed from another task while the writer waits: it is woken and gets both.
@@ -288,7 +269,7 @@ mod tests {
         let waited = tokio::time::timeout(Duration::from_secs(5), async {
             while batch.len() < 2 {
                 let next = outbox.next_batch(&mut batch).await;
-                assert!(matches!(next, Next::Frames { .. }));
+                assert_eq!(next, Next::Frames);
             }
         })
         .await;
@@ -298,9 +279,11 @@ mod tests {
         assert_eq!(batch, [Bytes::from_static(b"3"), Bytes::from_static(b"4")]);
         outbox.close(1000, "goodbye");
         batch.clear();
-        outbox.push_audio(&Bytes::from_static(b"5"), now);
-        outbox.take_queued(&mut batch);
-        assert!(batch.is_empty(), "nothing is queued once closing");
+        assert_eq!(
+            outbox.push_audio(&Bytes::from_static(b"5"), now),
+            Pushed::Refused,
+            "nothing is queued once closing"
+        );
         assert_eq!(
             outbox.next_batch(&mut batch).await,
             Next::Close(Closing::Frame(1000, "goodbye"))

@@ -122,27 +122,14 @@ pub(crate) async fn serve(hub: Arc<Hub>, io: Io, max_message: usize) {
     let (mut stream, mut sink) = ws::split(io, outbox.clone(), max_message).await;
     let conn = hub.connect(outbox.clone());
     let writer_outbox = outbox.clone();
-    let gap = hub.config.audio_write_gap();
     let mut writer = tokio::spawn(async move {
         let mut batch = Vec::new();
-        let mut last_write: Option<Instant> = None;
         loop {
             match writer_outbox.next_batch(&mut batch).await {
-                Next::Frames { control } => {
-                    // Audio arriving faster than the gap is gathered and written together:
-                    // a listener of many speakers then costs one write per gap. Control
-                    // messages go at once.
-                    let due = last_write.map(|last| last + gap);
-                    if control == 0 && due.is_some_and(|due| due > Instant::now()) {
-                        if let Some(due) = due {
-                            tokio::time::sleep_until(due.into()).await;
-                        }
-                        writer_outbox.take_queued(&mut batch);
-                    }
+                Next::Frames => {
                     if ws::write_all(&mut sink, &mut batch).await.is_err() {
                         return;
                     }
-                    last_write = Some(Instant::now());
                 }
                 Next::Close(Closing::Frame(code, reason)) => {
                     let mut last = vec![ws::close(code, reason)];
