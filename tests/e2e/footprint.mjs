@@ -320,7 +320,8 @@ async function measure(appPid, seconds) {
       pid: p.pid,
       name: p.name,
       cpu_percent_of_one_core: percent(p.ticks - b.ticks),
-      cpu_wait_s: Math.round(((p.waitNs - b.waitNs) / 1e9) * 10) / 10,
+      // (threads that ended meanwhile take their waits with them: never below 0)
+      cpu_wait_s: Math.max(0, Math.round(((p.waitNs - b.waitNs) / 1e9) * 10) / 10),
       rss_mb_at_peak: mb(m.VmRSS ?? 0),
       pss_mb_at_peak: mb(m.Pss ?? 0),
       rss_anon_mb: mb(m.RssAnon ?? 0),
