@@ -3,9 +3,9 @@
 //! WebKitGTK composites the page with OpenGL. Without a GPU (no `/dev/dri`: a virtual
 //! machine, a remote X display, the virtual screen the tests use) Mesa's OpenGL is
 //! llvmpipe, which runs the GPU's work on the CPU through LLVM: measured in a room with
-//! three speakers, WebKit's web process used 330 MB and two thirds of a core that way,
-//! against 206 MB and two fifths of a core with compositing off, where WebKit paints
-//! the page on the CPU itself (BENCHMARKS.md, "Client footprint"). So without a GPU the
+//! three speakers (release build), WebKit's web process used 332 MB and 62 % of a core
+//! that way, against 214 MB and 40 % with compositing off, where WebKit paints the page
+//! on the CPU itself (BENCHMARKS.md, "Client footprint"). So without a GPU the
 //! app turns compositing off, unless `WEBKIT_DISABLE_COMPOSITING_MODE` is already set
 //! (`WEBKIT_DISABLE_COMPOSITING_MODE=0` keeps it on).
 
