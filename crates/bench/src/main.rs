@@ -6,6 +6,7 @@
 //! because the machine is slow, only when it cannot run.
 
 mod dm;
+mod dm_load;
 mod fanout;
 mod histogram;
 mod latency;
@@ -71,11 +72,25 @@ enum Command {
         #[arg(long, default_value_os_t = default_signal())]
         signal: PathBuf,
     },
-    /// Private messages: MLS conversation setup time and send → receive delay.
+    /// Private messages: MLS conversation setup time and send → receive delay, then the
+    /// messages per second one server sustains.
     Dm {
         /// Messages measured (one every 250 ms).
         #[arg(long, default_value_t = 100)]
         messages: u64,
+        /// Sender counts (comma-separated, ascending) for the load steps; each sender
+        /// writes to its own recipient. `0`: no load steps.
+        #[arg(long, value_delimiter = ',', default_value = "50,100,200,400,800")]
+        senders: Vec<usize>,
+        /// Messages per second each sender sends (under the per-connection limit).
+        #[arg(long, default_value_t = 15.0)]
+        rate: f64,
+        /// Measured seconds per load step.
+        #[arg(long, default_value_t = 10.0)]
+        load_seconds: f64,
+        /// Bytes of each message in the load steps.
+        #[arg(long, default_value_t = 300)]
+        payload: usize,
     },
 }
 
@@ -148,11 +163,31 @@ fn run(args: Args) -> anyhow::Result<()> {
                 emit_json("latency", &report)?;
             }
         }
-        Command::Dm { messages } => {
+        Command::Dm {
+            messages,
+            senders,
+            rate,
+            load_seconds,
+            payload,
+        } => {
             let report = runtime.block_on(dm::run(&server, messages))?;
             dm::print(&report);
+            let senders: Vec<usize> = senders.into_iter().filter(|&n| n > 0).collect();
+            let load = if senders.is_empty() {
+                None
+            } else {
+                let config = dm_load::LoadConfig {
+                    senders,
+                    rate,
+                    seconds: load_seconds,
+                    payload,
+                };
+                let load = runtime.block_on(dm_load::run(&server, &config))?;
+                dm_load::print(&load);
+                Some(load)
+            };
             if args.json {
-                emit_json("dm", &report)?;
+                emit_json("dm", &(report, load))?;
             }
         }
     }
