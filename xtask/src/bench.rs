@@ -96,7 +96,7 @@ const QUICK: &[Run] = &[
     },
     Run {
         name: "direct messages",
-        args: "dm",
+        args: "dm --messages 40 --senders 50,100 --load-seconds 5",
     },
 ];
 
