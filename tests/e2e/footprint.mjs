@@ -5,8 +5,9 @@
 //
 // `cargo xtask bench` builds the release app, CLI and server, starts the test services
 // (Xvfb, PulseAudio null sink, D-Bus keyring) and runs this with `SALON_APP_BIN`,
-// `SALON_CLI_BIN`, `SALON_SERVER_BIN` and `TAURI_DRIVER` set. The room lives on a
-// separate `salon-server` process, so the app's figures hold no server.
+// `SALON_CLI_BIN`, `SALON_SERVER_BIN` and `TAURI_DRIVER` set (unset, the release builds
+// in cargo's target directory). The room lives on a separate `salon-server` process, so
+// the app's figures hold no server.
 //
 // Measured:
 // - cold start: from the app process' start (its start time in /proc, 10 ms ticks) until
@@ -31,10 +32,17 @@
 
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
-import { Bot, Child, appBin, cliBin, freePort, root, startApp, tempDir, uiOf, waitFor, waitForPort } from './harness.mjs';
+// Release builds unless told otherwise (the harness defaults to debug builds, for tests).
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const release = join(process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, 'target'), 'release');
+process.env.SALON_APP_BIN ??= join(release, 'salon');
+process.env.SALON_CLI_BIN ??= join(release, 'salon-cli');
+const serverBin = process.env.SALON_SERVER_BIN ?? join(release, 'salon-server');
+const { Bot, Child, appBin, cliBin, freePort, startApp, tempDir, uiOf, waitFor, waitForPort } = await import('./harness.mjs');
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -51,9 +59,6 @@ if (!['muted', 'on'].includes(mic)) throw new Error(`--mic is muted or on, not $
 const SAMPLE_MS = 250;
 const SPEAKERS = ['amir', 'bella', 'chen'];
 const speech = join(root, 'crates', 'voice', 'tests', 'fixtures', 'speech-48k-mono.wav');
-const serverBin =
-  process.env.SALON_SERVER_BIN ??
-  join(process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, 'target'), 'release', 'salon-server');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 const log = (line) => console.log(`footprint: ${line}`);
 
