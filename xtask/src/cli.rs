@@ -15,7 +15,11 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Install missing system packages, start Xvfb, PulseAudio and a throwaway keyring,
     /// run every test suite and print `N passed, M failed`.
-    Test,
+    Test {
+        /// Run only these suites (rust, ui, e2e, tauri); every suite when not given.
+        #[arg(long = "suite", value_name = "NAME")]
+        suites: Vec<String>,
+    },
     /// What CI runs: formatting and clippy checks, then exactly what `test` does.
     Ci,
     /// Run the most complete runnable part of this checkout (the app, else the server).

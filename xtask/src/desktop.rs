@@ -67,7 +67,7 @@ pub(crate) fn ensure_tauri_driver() -> anyhow::Result<PathBuf> {
 }
 
 /// tauri-cli (`cargo tauri`), installed with `cargo install` when missing: the same minor
-/// version as the `tauri` crate. Building it takes about ten minutes on two cores.
+/// version as the `tauri` crate. Building it takes 10–15 minutes on two idle cores.
 pub(crate) fn ensure_tauri_cli() -> anyhow::Result<PathBuf> {
     ensure_cargo_tool("cargo-tauri", "tauri-cli", "~2.12")
 }

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         eprintln!("xtask: warning: Ctrl-C will not be handled cleanly: {err:#}");
     }
     let result = match cli.command {
-        Command::Test => test_run::test(),
+        Command::Test { suites } => test_run::test(&suites),
         Command::Ci => ci::ci(),
         Command::Run { args } => run::run(&args),
         Command::Bench { quick } => bench::bench(quick),

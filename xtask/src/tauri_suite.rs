@@ -73,11 +73,10 @@ fn config_path() -> PathBuf {
 /// `cargo build` with no package named: the root package is the app, and its build script
 /// read the top-level `tauri.conf.json` (tauri-build names every config file it read in a
 /// `rerun-if-changed` line of the build script's output).
-fn cargo_build(_: &Path, services: &Services) -> anyhow::Result<()> {
+fn cargo_build(_: &Path, _: &Services) -> anyhow::Result<()> {
     desktop::build_ui()?;
     let mut build = workspace::cargo();
     build.args(["build", "--message-format=json-render-diagnostics"]);
-    services.apply(&mut build);
     let output = stream::run_quiet(&mut build)?;
     ensure!(
         output.status.success(),
@@ -85,35 +84,37 @@ fn cargo_build(_: &Path, services: &Services) -> anyhow::Result<()> {
         output.status
     );
     let root_manifest = workspace::root().join("Cargo.toml");
-    let mut app_built = false;
-    let mut build_output = None;
-    for line in &output.stdout {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let from_root = message["manifest_path"]
-            .as_str()
-            .is_some_and(|path| Path::new(path) == root_manifest);
-        match message["reason"].as_str() {
-            Some("compiler-artifact") if from_root => {
-                app_built |= message["target"]["name"] == desktop::APP_BIN
-                    && message["executable"].is_string();
-            }
-            Some("build-script-executed") if from_root => {
-                build_output = message["out_dir"]
-                    .as_str()
-                    .and_then(|dir| Path::new(dir).parent())
-                    .map(|dir| dir.join("output"));
-            }
-            _ => {}
-        }
-    }
-    ensure!(
-        app_built,
-        "no `{}` binary came from {}",
-        desktop::APP_BIN,
-        root_manifest.display()
-    );
+    let messages: Vec<serde_json::Value> = output
+        .stdout
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    // The app: the binary built from the top-level manifest.
+    let app = messages.iter().find(|message| {
+        message["reason"] == "compiler-artifact"
+            && message["manifest_path"]
+                .as_str()
+                .is_some_and(|path| Path::new(path) == root_manifest)
+            && message["target"]["name"] == desktop::APP_BIN
+            && message["executable"].is_string()
+    });
+    let app = app.with_context(|| {
+        format!(
+            "no `{}` binary came from {}",
+            desktop::APP_BIN,
+            root_manifest.display()
+        )
+    })?;
+    // Its build script's output directory sits beside the file holding what it printed.
+    let build_output = messages
+        .iter()
+        .find(|message| {
+            message["reason"] == "build-script-executed"
+                && message["package_id"] == app["package_id"]
+        })
+        .and_then(|message| message["out_dir"].as_str())
+        .and_then(|dir| Path::new(dir).parent())
+        .map(|dir| dir.join("output"));
     let build_output = build_output.context("the app's build script did not report")?;
     let text = std::fs::read_to_string(&build_output)
         .with_context(|| format!("could not read {}", build_output.display()))?;
@@ -129,12 +130,11 @@ fn cargo_build(_: &Path, services: &Services) -> anyhow::Result<()> {
 
 /// `cargo tauri build --debug --no-bundle`: runs the config's `beforeBuildCommand` and
 /// builds the app it names (bundling would fetch tools from the network).
-fn tauri_build(cargo_tauri: &Path, services: &Services) -> anyhow::Result<()> {
+fn tauri_build(cargo_tauri: &Path, _: &Services) -> anyhow::Result<()> {
     let mut build = std::process::Command::new(cargo_tauri);
     build
         .args(["tauri", "build", "--debug", "--no-bundle", "--ci"])
         .current_dir(workspace::root());
-    services.apply(&mut build);
     let output = stream::run_quiet(&mut build)?;
     ensure!(
         output.status.success(),

@@ -8,7 +8,15 @@ use crate::services::Services;
 use crate::suites::{Outcome, SUITES};
 use crate::{interrupt, reaper, system_deps};
 
-pub(crate) fn test() -> anyhow::Result<ExitCode> {
+/// Runs the suites named in `only` (every suite when it is empty).
+pub(crate) fn test(only: &[String]) -> anyhow::Result<ExitCode> {
+    if let Some(unknown) = only
+        .iter()
+        .find(|name| !SUITES.iter().any(|suite| suite.name == name.as_str()))
+    {
+        let known: Vec<&str> = SUITES.iter().map(|suite| suite.name).collect();
+        anyhow::bail!("no suite {unknown:?}; the suites are {}", known.join(", "));
+    }
     system_deps::ensure_system_packages()?;
     reaper::adopt_orphans();
     let services = match Services::start() {
@@ -19,7 +27,7 @@ pub(crate) fn test() -> anyhow::Result<ExitCode> {
         }
     };
     eprintln!("{}", services.describe());
-    let results = run_suites(&services);
+    let results = run_suites(&services, only);
     drop(services);
     reaper::end_orphans();
     let results = results?;
@@ -52,9 +60,15 @@ pub(crate) fn test() -> anyhow::Result<ExitCode> {
     })
 }
 
-fn run_suites(services: &Services) -> anyhow::Result<Vec<(&'static str, Outcome)>> {
+fn run_suites(
+    services: &Services,
+    only: &[String],
+) -> anyhow::Result<Vec<(&'static str, Outcome)>> {
     let mut results = Vec::new();
-    for suite in SUITES {
+    let chosen = SUITES
+        .iter()
+        .filter(|suite| only.is_empty() || only.iter().any(|name| name == suite.name));
+    for suite in chosen {
         interrupt::check()?;
         eprintln!("\n==> suite {}", suite.name);
         let outcome = suite.run(services);
