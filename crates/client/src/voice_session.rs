@@ -73,8 +73,9 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// takes a period, plus a margin for this thread's wake-up ([`POLL`]).
 const OUTPUT_LOW_WATER: Duration = Duration::from_millis(12);
 
-/// Silence written at a time while no stream plays, to a sink that reports its queue.
-const IDLE_CHUNK: Duration = Duration::from_millis(2);
+/// Silence written per poll while no stream plays, to a sink that reports its queue:
+/// one poll's worth, so idle playout writes in real time at most.
+const IDLE_CHUNK: Duration = POLL;
 
 /// How a voice session runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -481,13 +482,17 @@ impl Player {
             self.take_frames();
             let now = Instant::now();
             if let Some(queued) = self.output_queue() {
-                // The device sets the pace.
+                // The device sets the pace. Every wait is a whole poll: waiting only
+                // until the queue reaches the mark would spin while it sits just above.
                 if queued >= OUTPUT_LOW_WATER {
-                    std::thread::sleep((queued - OUTPUT_LOW_WATER).min(POLL));
+                    std::thread::sleep(POLL);
                     continue;
                 }
                 if !self.tick(now) {
+                    // Nobody plays: a little silence per poll keeps the device fed, never
+                    // faster than it plays, however fast it takes it.
                     self.write_silence(IDLE_CHUNK);
+                    std::thread::sleep(POLL);
                 }
                 next_tick = now + period;
                 continue;

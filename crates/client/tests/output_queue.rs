@@ -34,6 +34,8 @@ struct DeviceState {
     writes: Vec<(Instant, usize)>,
     /// Per write of audio: its RMS.
     levels: Vec<(Instant, f32)>,
+    /// Calls to `queued_frames`: how often the playout thread looked.
+    polls: u64,
 }
 
 impl DeviceState {
@@ -64,6 +66,7 @@ impl Device {
             stalled_until: None,
             writes: Vec::new(),
             levels: Vec::new(),
+            polls: 0,
         })))
     }
 
@@ -99,6 +102,7 @@ impl AudioSink for Device {
 
     fn queued_frames(&mut self) -> Option<usize> {
         let mut state = self.state();
+        state.polls += 1;
         state.advance(Instant::now());
         Some(state.queued)
     }
@@ -179,4 +183,33 @@ async fn a_device_stall_does_not_leave_audio_queued() {
     sorted.sort_by(f32::total_cmp);
     let median = sorted[sorted.len() / 2];
     assert!(median > 0.1, "median level after the stall {median}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_room_keeps_the_device_fed_without_spinning() {
+    support::init_tracing();
+    let (server, _data) = start_server().await;
+    let url = server.ws_url();
+    let (host, _host_profile) = registered(&url, "ihost", "Host").await;
+    let room = host.create_room("Quiet", Visibility::Public).await.unwrap();
+    host.join_room(room).await.unwrap();
+    let device = Device::new();
+    let listening = VoiceSession::start(
+        host.clone(),
+        None,
+        Some(Box::new(device.clone())),
+        VoiceConfig::default(),
+    )
+    .unwrap();
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _ = listening.stop().await;
+    let elapsed = started.elapsed();
+    let state = device.state();
+    // The thread looks at the queue about twice per 2 ms poll while nobody speaks; a
+    // loop that waited only until the queue reached its mark looked millions of times.
+    let per_ms = state.polls as f64 / elapsed.as_secs_f64() / 1000.0;
+    assert!(per_ms < 3.0, "{} looks in {elapsed:?}", state.polls);
+    assert!(state.polls > 100, "{} looks in {elapsed:?}", state.polls);
+    assert!(state.writes.is_empty(), "nothing but silence was written");
 }
