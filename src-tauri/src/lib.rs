@@ -9,7 +9,6 @@
 //!   computer"), the voice session and the preferences ([`prefs`]).
 //! - [`hotkeys`] (global shortcuts), [`tray`], [`notify`] and [`actions`] (what hotkeys
 //!   and the tray do).
-//! - [`rendering`]: how the web view draws on a machine without a GPU.
 //!
 //! Plugins: single instance (a second launch focuses the first window), window state
 //! (size and position remembered), global shortcuts, notifications.
@@ -24,7 +23,6 @@ pub mod events;
 pub mod hotkeys;
 pub mod notify;
 pub mod prefs;
-pub mod rendering;
 pub mod state;
 pub mod tray;
 

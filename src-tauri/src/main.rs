@@ -4,6 +4,5 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() -> std::process::ExitCode {
-    salon_app::rendering::prefer_software_painting_without_gpu();
     salon_app::run()
 }

@@ -335,8 +335,8 @@ async function measure(appPid, seconds) {
       own_peak_rss_mb: mb(m.VmHWM ?? 0),
     };
   });
-  // Whether WebKit composited with OpenGL (the app turns it off without a GPU; see
-  // src-tauri/src/rendering.rs): the web process' environment tells.
+  // Whether WebKit composited with OpenGL (on unless WEBKIT_DISABLE_COMPOSITING_MODE is
+  // set and not 0): the web process' environment tells.
   const web = [...last.values()].find((p) => p.name.startsWith('WebKitWebProces'));
   const disable = web ? environ(web.pid, 'WEBKIT_DISABLE_COMPOSITING_MODE') : null;
   return {
