@@ -14,7 +14,7 @@ use crate::counts::Counts;
 use crate::service_process::{self, Launch, ServiceProcess};
 use crate::services::Services;
 use crate::suites::Outcome;
-use crate::{desktop, interrupt, stream, wait, workspace};
+use crate::{cmd, desktop, interrupt, stream, wait, workspace};
 
 /// The address `build.devUrl` names; `cargo tauri dev` must open the window on it.
 const DEV_URL: &str = "http://localhost:5173/";
@@ -185,7 +185,12 @@ fn tauri_dev(cargo_tauri: &Path, services: &Services) -> anyhow::Result<()> {
     dev.stop();
     // Whatever it started in its process group and left behind (the dev server).
     let _ = killpg(group, Signal::SIGKILL);
-    result
+    // It left `target/debug/salon` built to load the dev server; put the usual build
+    // (the UI embedded) back there, as someone starting that binary expects.
+    let mut restore = workspace::cargo();
+    restore.args(["build", "--quiet", "-p", desktop::APP_PACKAGE]);
+    let restored = cmd::run(&mut restore).context("could not rebuild the usual debug app");
+    result.and(restored)
 }
 
 fn wait_for_window(dev: &mut ServiceProcess, log: &Path) -> anyhow::Result<()> {
