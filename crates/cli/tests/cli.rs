@@ -6,14 +6,14 @@ use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{ChildStdout, Command};
 use std::time::{Duration, Instant};
 
 use salon_audio_io::{AudioSource as _, Pacing, WavSource};
 use salon_client::{Client, ClientConfig, ClientHandle, KeyStore};
 use salon_proto::RoomId;
 use salon_voice::analysis;
-use support::ServerProcess;
+use support::{Output, ServerProcess, cli, finish, run};
 
 mod support;
 
@@ -44,33 +44,6 @@ impl TestServer {
     }
 }
 
-/// What a finished run printed.
-#[derive(Debug)]
-struct Output {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-fn cli(server: &str, profile: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_salon-cli"));
-    command
-        .arg("--server")
-        .arg(server)
-        .arg("--profile")
-        .arg(profile)
-        .args(["--key-store", "file"])
-        .args(args)
-        .env_remove("SALON_SERVER")
-        .env_remove("SALON_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-/// Waits for `child` with a deadline (killing it when it passes) and collects its output
-/// (stdout only if the caller has not taken it).
 /// A child's output up to and including the first line `done` accepts (or all of it,
 /// if none does).
 fn read_until(reader: &mut BufReader<ChildStdout>, done: impl Fn(&str) -> bool) -> String {
@@ -92,48 +65,6 @@ fn read_rest(mut reader: BufReader<ChildStdout>) -> std::thread::JoinHandle<Stri
         let _ = reader.read_to_string(&mut text);
         text
     })
-}
-
-fn finish(mut child: Child) -> Output {
-    let stdout = child.stdout.take();
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut stdout) = stdout {
-            let _ = stdout.read_to_string(&mut text);
-        }
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("salon-cli did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
-    }
-}
-
-fn run(server: &str, profile: &Path, args: &[&str]) -> Output {
-    finish(
-        cli(server, profile, args)
-            .spawn()
-            .expect("salon-cli starts"),
-    )
 }
 
 #[track_caller]

@@ -4,66 +4,19 @@
 //! offline arrives when they read, once; and neither the server's database nor its
 //! log output nor the profiles contain the words, in any common encoding.
 
-use std::io::Read as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use support::ServerProcess;
+use support::{Output, ServerProcess, run};
 
 mod support;
-
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-struct Output {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(server: &str, profile: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_salon-cli"))
-        .arg("--server")
-        .arg(server)
-        .arg("--profile")
-        .arg(profile)
-        .args(["--key-store", "file"])
-        .args(args)
-        .env_remove("SALON_SERVER")
-        .env_remove("SALON_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("salon-cli starts");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            panic!("salon-cli {args:?} did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    let _ = child.stdout.take().unwrap().read_to_string(&mut stdout);
-    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
-    Output {
-        ok: status.success(),
-        stdout,
-        stderr,
-    }
-}
 
 #[track_caller]
 fn ok(output: Output) -> String {
     assert!(
-        output.ok,
+        output.status.success(),
         "salon-cli failed: {} {}",
-        output.stdout, output.stderr
+        output.stdout,
+        output.stderr
     );
     output.stdout
 }
@@ -172,7 +125,7 @@ fn two_people_write_to_each_other_and_nothing_readable_is_left_behind() {
         alice_dir.path(),
         &["dm", "send", "nobody_here_at_all", "hi"],
     );
-    assert!(!refused.ok);
+    assert!(!refused.status.success());
     assert!(
         refused.stderr.starts_with("salon-cli: "),
         "{}",

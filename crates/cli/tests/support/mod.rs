@@ -1,13 +1,13 @@
 //! What the CLI's process tests share: the real `salon-server` binary in a child process
 //! on a free port, its output kept for scanning, stopped with SIGTERM (then SIGKILL) on
-//! drop.
+//! drop; and running the real `salon-cli` binary against it with a deadline.
 //!
 //! The server binary is looked up beside the test's own target directory (`cargo test
 //! --workspace` and `cargo xtask test` build it; `cargo build -p salon-server` does too).
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -126,4 +126,77 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// How long one `salon-cli` run may take: generous for a loaded 2-core machine; it only
+/// matters when something is broken.
+const CLI_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What a finished run printed.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+pub(crate) fn cli(server: &str, profile: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_salon-cli"));
+    command
+        .arg("--server")
+        .arg(server)
+        .arg("--profile")
+        .arg(profile)
+        .args(["--key-store", "file"])
+        .args(args)
+        .env_remove("SALON_SERVER")
+        .env_remove("SALON_PROFILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Waits for `child` with a deadline (killing it when it passes) and collects its output
+/// (stdout only if the caller has not taken it).
+pub(crate) fn finish(mut child: Child) -> Output {
+    let stdout = child.stdout.take();
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut stdout) = stdout {
+            let _ = stdout.read_to_string(&mut text);
+        }
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > CLI_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("salon-cli did not finish within {CLI_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+pub(crate) fn run(server: &str, profile: &Path, args: &[&str]) -> Output {
+    finish(
+        cli(server, profile, args)
+            .spawn()
+            .expect("salon-cli starts"),
+    )
 }
